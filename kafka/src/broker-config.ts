@@ -1,0 +1,55 @@
+export interface BrokerPorts {
+  port: number
+  controllerPort: number
+}
+
+/**
+ * Single-node KRaft settings tuned for a 2-core development machine: internal
+ * topics with few partitions (their first use is then fast) and no automatic
+ * topic creation, so a typo in a topic name is an error and not a new topic.
+ */
+export function serverProperties(ports: BrokerPorts, dataDir: string): string {
+  const host = '127.0.0.1'
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${ports.controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${ports.port},CONTROLLER://${host}:${ports.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${ports.port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=1',
+    'auto.create.topics.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=4',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'log.retention.hours=24',
+    '',
+  ].join('\n')
+}
+
+export function log4jProperties(): string {
+  return [
+    'status = warn',
+    'appender.file.type = File',
+    'appender.file.name = FILE',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j2 lookup, not a JS template
+    'appender.file.fileName = ${sys:kafka.logs.dir}/server.log',
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = INFO',
+    'rootLogger.appenderRef.file.ref = FILE',
+    'logger.statechange.name = state.change.logger',
+    'logger.statechange.level = WARN',
+    'logger.controller.name = org.apache.kafka.controller',
+    'logger.controller.level = WARN',
+    '',
+  ].join('\n')
+}

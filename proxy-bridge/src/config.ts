@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs'
+
+/** Topic names of SPEC's topology; every one is configurable. */
+export interface TopicNames {
+  records: string
+  deviceState: string
+  models: string
+  modelChunks: string
+  fleet: string
+  commands: string
+}
+
+export interface BridgeConfig {
+  host: string
+  port: number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  kafka: {
+    brokers: string[]
+    clientId: string
+    /** Partitions for topics the bridge creates. */
+    partitions: number
+    /** Create missing topics at start with SPEC's cleanup policies. */
+    createTopics: boolean
+  }
+  topics: TopicNames
+  /** Milliseconds between Kafka liveness probes that drive /readyz. */
+  readinessIntervalMs: number
+  /** Grace period for in-flight work on shutdown. */
+  shutdownGraceMs: number
+}
+
+export const defaultTopics: TopicNames = {
+  records: 'edge.records',
+  deviceState: 'edge.device-state',
+  models: 'edge.models',
+  modelChunks: 'edge.model-chunks',
+  fleet: 'edge.fleet',
+  commands: 'edge.commands',
+}
+
+export const defaultConfig: BridgeConfig = {
+  host: '127.0.0.1',
+  port: 8080,
+  logLevel: 'info',
+  kafka: { brokers: ['127.0.0.1:9092'], clientId: 'kafka-edge-bridge', partitions: 6, createTopics: true },
+  topics: defaultTopics,
+  readinessIntervalMs: 2000,
+  shutdownGraceMs: 10_000,
+}
+
+export class ConfigError extends Error {
+  readonly code = 'E_CONFIG'
+  constructor(message: string) {
+    super(`E_CONFIG: ${message}`)
+  }
+}
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K]
+}
+export type BridgeConfigInput = DeepPartial<BridgeConfig>
+
+const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+function port(value: unknown, key: string): number {
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65_535) {
+    throw new ConfigError(`${key} must be a port number 0-65535, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+function positiveInt(value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/** Environment variables win over the file, the file over defaults. Documented in docs/configuration.md. */
+export function configFromEnv(env: NodeJS.ProcessEnv): BridgeConfigInput {
+  const input: BridgeConfigInput = {}
+  if (env.BRIDGE_HOST) input.host = env.BRIDGE_HOST
+  if (env.BRIDGE_PORT) input.port = port(env.BRIDGE_PORT, 'BRIDGE_PORT')
+  if (env.BRIDGE_LOG_LEVEL) input.logLevel = env.BRIDGE_LOG_LEVEL as BridgeConfig['logLevel']
+  if (env.KAFKA_BROKERS)
+    input.kafka = {
+      brokers: env.KAFKA_BROKERS.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    }
+  return input
+}
+
+export function readConfigFile(path: string): BridgeConfigInput {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`)
+  }
+  try {
+    return JSON.parse(text) as BridgeConfigInput
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+/** Merges layers over the defaults and validates the result once, at the boundary. */
+export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
+  let config: BridgeConfig = structuredClone(defaultConfig)
+  for (const layer of layers) {
+    config = {
+      ...config,
+      ...layer,
+      kafka: { ...config.kafka, ...layer.kafka },
+      topics: { ...config.topics, ...layer.topics },
+    } as BridgeConfig
+  }
+  config.port = port(config.port, 'port')
+  if (!logLevels.has(config.logLevel)) throw new ConfigError(`logLevel must be one of ${[...logLevels].join(', ')}`)
+  if (!Array.isArray(config.kafka.brokers) || config.kafka.brokers.length === 0) {
+    throw new ConfigError('kafka.brokers must list at least one host:port (or set KAFKA_BROKERS)')
+  }
+  for (const broker of config.kafka.brokers) {
+    if (!/^[^:\s]+:\d+$/.test(broker)) throw new ConfigError(`kafka.brokers entry "${broker}" is not host:port`)
+  }
+  positiveInt(config.kafka.partitions, 'kafka.partitions')
+  positiveInt(config.readinessIntervalMs, 'readinessIntervalMs')
+  for (const [key, name] of Object.entries(config.topics)) {
+    if (typeof name !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(name)) {
+      throw new ConfigError(`topics.${key} "${String(name)}" is not a valid Kafka topic name`)
+    }
+  }
+  return config
+}

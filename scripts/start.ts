@@ -1,0 +1,88 @@
+// `npm start`: the development stack. Starts Kafka (unless KAFKA_BROKERS is set),
+// the bridge, and prints what runs where. Ctrl-C stops everything it started.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { externalBrokers, freePort, startBroker, type RunningBroker } from '@kafka-edge/dev-kafka'
+
+const bridgeBin = fileURLToPath(new URL('../proxy-bridge/bin/kafka-edge-bridge.js', import.meta.url))
+const log = (line: string) => console.log(`[start] ${line}`)
+
+const children: ChildProcess[] = []
+let broker: RunningBroker | undefined
+let stopping = false
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true
+    log('stopping...')
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve()
+            child.once('exit', () => resolve())
+            child.kill('SIGTERM')
+            setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+          }),
+      ),
+    )
+    if (broker?.started) {
+      await broker.stop()
+      log('Kafka stopped')
+    }
+  }
+  process.exit(code)
+}
+
+process.on('SIGINT', () => void stopAll(0))
+process.on('SIGTERM', () => void stopAll(0))
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`bridge exited with code ${child.exitCode}`)
+    try {
+      const response = await fetch(`${url}/readyz`)
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+async function main(): Promise<void> {
+  let brokers = externalBrokers()
+  if (brokers) {
+    log(`using Kafka at ${brokers.join(',')} (KAFKA_BROKERS)`)
+  } else {
+    broker = await startBroker({ name: 'default', port: Number(process.env.KAFKA_PORT ?? 0), log })
+    brokers = [broker.bootstrap]
+  }
+
+  const bridgePort = Number(process.env.BRIDGE_PORT ?? 8080) || (await freePort())
+  const bridge = spawn(process.execPath, [bridgeBin], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), BRIDGE_PORT: String(bridgePort) },
+  })
+  children.push(bridge)
+  bridge.once('exit', (code) => {
+    if (!stopping) {
+      log(`bridge exited (code ${code}); stopping the stack`)
+      void stopAll(1)
+    }
+  })
+  const bridgeUrl = `http://127.0.0.1:${bridgePort}`
+  await waitReady(bridgeUrl, bridge)
+
+  console.log(`
+kafka-edge dev stack is up
+  Kafka      ${brokers.join(',')}${broker ? (broker.started ? ' (started by npm start)' : ' (reused)') : ' (KAFKA_BROKERS)'}
+  Bridge     ${bridgeUrl}   health ${bridgeUrl}/healthz   ready ${bridgeUrl}/readyz
+Ctrl-C stops everything npm start started.
+`)
+}
+
+main().catch((error: unknown) => {
+  console.error(`[start] ${error instanceof Error ? error.message : String(error)}`)
+  void stopAll(1)
+})

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto'
+import { Admin, Consumer, FetchIsolationLevels, MessagesStreamModes, type Message } from '@platformatic/kafka'
+import { inject } from 'vitest'
+
+export function brokers(): string[] {
+  return inject('kafkaBrokers')
+}
+
+/** A topic name no other test file uses. */
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}.${randomUUID().slice(0, 8)}`
+}
+
+export interface TopicSpec {
+  name: string
+  partitions?: number
+  compact?: boolean
+}
+
+export async function createTopics(specs: TopicSpec[]): Promise<void> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: brokers() })
+  try {
+    for (const spec of specs) {
+      await admin.createTopics({
+        topics: [spec.name],
+        partitions: spec.partitions ?? 1,
+        replicas: 1,
+        configs: spec.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+export async function deleteTopics(names: string[]): Promise<void> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: brokers() })
+  try {
+    await admin.deleteTopics({ topics: names })
+  } finally {
+    await admin.close()
+  }
+}
+
+export interface ReadOptions {
+  /** Stop once this many records arrived, or after idleMs without a new one. */
+  expect?: number
+  idleMs?: number
+  readCommitted?: boolean
+  groupId?: string
+}
+
+export type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
+
+/** Reads a topic from the earliest offset with a fresh consumer group. */
+export async function readTopic(topic: string, options: ReadOptions = {}): Promise<RawMessage[]> {
+  const consumer = new Consumer({
+    clientId: 'test-reader',
+    groupId: options.groupId ?? `test-reader-${randomUUID()}`,
+    bootstrapBrokers: brokers(),
+    isolationLevel:
+      options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: 200,
+  })
+  const messages: RawMessage[] = []
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
+    const idleMs = options.idleMs ?? 2000
+    await new Promise<void>((resolve, reject) => {
+      let timer = setTimeout(resolve, idleMs * 3)
+      stream.on('data', (message: RawMessage) => {
+        messages.push(message)
+        clearTimeout(timer)
+        if (options.expect !== undefined && messages.length >= options.expect) {
+          // Linger briefly so a duplicate beyond the expected count is still seen.
+          timer = setTimeout(resolve, Math.min(idleMs, 500))
+        } else {
+          timer = setTimeout(resolve, idleMs)
+        }
+      })
+      stream.on('error', reject)
+    })
+    await stream.close()
+  } finally {
+    await consumer.close(true)
+  }
+  return messages
+}
