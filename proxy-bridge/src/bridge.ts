@@ -1,29 +1,57 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { Admin } from '@platformatic/kafka'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import { TokenVerifier } from './auth/tokens.ts'
 import type { BridgeConfig } from './config.ts'
+import type { IngestContext } from './ingest/context.ts'
+import { DeviceWriters } from './kafka/device-writers.ts'
 import { KafkaReadiness } from './kafka/readiness.ts'
+import { DeviceStateView } from './kafka/state-view.ts'
+import { TopicCatalog } from './kafka/topic-catalog.ts'
 import { ensureTopics } from './kafka/topics.ts'
+import { createMetrics, type BridgeMetrics } from './metrics.ts'
 import { healthRoutes } from './plugins/health.ts'
+import { metricsRoutes } from './plugins/metrics.ts'
+import { type WsSessions, wsSessionRoutes } from './plugins/ws-session.ts'
 
 export interface Bridge {
   app: FastifyInstance
   config: BridgeConfig
   readiness: KafkaReadiness
+  metrics: BridgeMetrics
+  ws: WsSessions
+  /** Unique per process: names this instance in claims and logs. */
+  id: string
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string
   close(reason?: string): Promise<void>
 }
 
-/** Builds and starts a bridge. Kafka being down is not fatal: /readyz says so until it comes back. */
+async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+  const count = metadata.topics.get(topic)?.partitionsCount
+  if (!count) throw new Error(`topic ${topic} has no partitions yet`)
+  return count
+}
+
+/**
+ * Builds and starts a bridge. Kafka must answer at start (the device-state
+ * view is read before devices are served); later outages show in /readyz.
+ */
 export async function startBridge(config: BridgeConfig): Promise<Bridge> {
   // Probes run every few seconds; logging each would bury the requests that matter.
   const probes = new Set(['/healthz', '/readyz', '/metrics'])
   const app = Fastify({
     logger: { level: config.logLevel },
     logController: new LogController({ disableRequestLogging: (req) => probes.has(req.url ?? '') }),
+    bodyLimit: config.limits.maxFrameBytes,
   })
-  const admin = new Admin({ clientId: `${config.kafka.clientId}-admin`, bootstrapBrokers: config.kafka.brokers })
+  const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+  const brokers = config.kafka.brokers
+  const admin = new Admin({ clientId: `${config.kafka.clientId}-admin`, bootstrapBrokers: brokers })
   const readiness = new KafkaReadiness(admin, config.readinessIntervalMs, Object.values(config.topics))
+  const metrics = createMetrics()
   let draining = false
 
   if (config.kafka.createTopics) {
@@ -35,23 +63,91 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
     }
   }
 
+  const view = new DeviceStateView(brokers, config.kafka.clientId, config.topics.deviceState)
+  const catalog = new TopicCatalog(admin)
+  let writers: DeviceWriters | undefined
+  let ingest: IngestContext | undefined
+  const verifier = new TokenVerifier(config.auth)
+  if (!verifier.configured)
+    app.log.warn('no token keys configured (auth.hs256Secrets, auth.eddsaPublicKeys): every device is refused')
+
+  // Devices are served once the device-state view is read; until then (Kafka
+  // down at start) upgrades get E_KAFKA_UNAVAILABLE and this keeps retrying.
+  const startIngest = async (): Promise<void> => {
+    for (;;) {
+      if (draining) return
+      try {
+        const statePartitions = await partitionCount(admin, config.topics.deviceState)
+        await view.start()
+        await catalog.refresh()
+        writers = new DeviceWriters(
+          {
+            brokers,
+            clientId: config.kafka.clientId,
+            transactionalIdPrefix: config.exactlyOnce.transactionalIdPrefix,
+            stateTopic: config.topics.deviceState,
+            statePartitions,
+            maxTxnRecords: config.exactlyOnce.maxTxnRecords,
+            transactionTimeoutMs: config.exactlyOnce.transactionTimeoutMs,
+            bridgeId: id,
+            view,
+            onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
+            onAbort: () => metrics.transactionsAborted.inc(),
+          },
+          config.exactlyOnce.producerIdleMs,
+        )
+        ingest = {
+          config,
+          bridgeId: id,
+          verifier,
+          writers,
+          view,
+          catalog,
+          metrics,
+          log: app.log,
+          isDraining: () => draining,
+        }
+        return
+      } catch (error) {
+        app.log.warn({ err: error }, 'cannot read device state from Kafka yet; retrying')
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+  }
+  const ingestStarted = (await readiness.probe()) ? startIngest() : undefined
+  await ingestStarted
+  const pendingIngest = ingestStarted ?? startIngest()
+  const ws = wsSessionRoutes(
+    app,
+    config,
+    () => draining,
+    () => ingest,
+  )
+
   healthRoutes(app, readiness, () => draining)
-  await readiness.probe()
+  metricsRoutes(app, metrics)
   readiness.start()
 
   const url = await app.listen({ host: config.host, port: config.port })
-  app.log.info({ url, kafka: config.kafka.brokers, ready: readiness.ready }, 'bridge listening')
+  app.log.info({ url, kafka: brokers, ready: readiness.ready, bridge: id }, 'bridge listening')
 
   let closing: Promise<void> | undefined
   const close = (reason = 'bridge shutting down') => {
     closing ??= (async () => {
       draining = true
       app.log.info({ reason }, 'draining')
+      // In-flight transactions finish and their acks go out before sockets close.
+      await writers?.settle(config.shutdownGraceMs)
+      ws?.close(reason)
       readiness.stop()
       await app.close()
+      await pendingIngest
+      await writers?.close()
+      await view.close()
       await admin.close().catch(() => {})
+      app.log.info('bridge stopped')
     })()
     return closing
   }
-  return { app, config, readiness, url, close }
+  return { app, config, readiness, metrics, ws, id, url, close }
 }

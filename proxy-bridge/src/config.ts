@@ -10,6 +10,39 @@ export interface TopicNames {
   commands: string
 }
 
+export interface AuthConfig {
+  /** Shared secrets accepted for HS256 tokens (any one verifies). */
+  hs256Secrets: string[]
+  /** SPKI PEM public keys accepted for EdDSA (Ed25519) tokens. */
+  eddsaPublicKeys: string[]
+  issuer?: string
+  audience?: string
+  clockToleranceSec: number
+  /** A socket without an Authorization header must send hello with a token within this time. */
+  helloTimeoutMs: number
+}
+
+export interface LimitsConfig {
+  maxBatchRecords: number
+  maxFrameBytes: number
+  maxRecordBytes: number
+  creditRecords: number
+  creditBytes: number
+  ratePerSec: number
+  burst: number
+  heartbeatMs: number
+}
+
+export interface ExactlyOnceConfig {
+  /** Transactional ids are `${prefix}-${deviceId}`: one per device, fenced by Kafka. */
+  transactionalIdPrefix: string
+  /** Records from queued frames of one device committed in one transaction, at most. */
+  maxTxnRecords: number
+  /** A device's producer is closed this long after its last session ended. */
+  producerIdleMs: number
+  transactionTimeoutMs: number
+}
+
 export interface BridgeConfig {
   host: string
   port: number
@@ -23,6 +56,9 @@ export interface BridgeConfig {
     createTopics: boolean
   }
   topics: TopicNames
+  auth: AuthConfig
+  limits: LimitsConfig
+  exactlyOnce: ExactlyOnceConfig
   /** Milliseconds between Kafka liveness probes that drive /readyz. */
   readinessIntervalMs: number
   /** Grace period for in-flight work on shutdown. */
@@ -44,6 +80,23 @@ export const defaultConfig: BridgeConfig = {
   logLevel: 'info',
   kafka: { brokers: ['127.0.0.1:9092'], clientId: 'kafka-edge-bridge', partitions: 6, createTopics: true },
   topics: defaultTopics,
+  auth: { hs256Secrets: [], eddsaPublicKeys: [], clockToleranceSec: 5, helloTimeoutMs: 10_000 },
+  limits: {
+    maxBatchRecords: 500,
+    maxFrameBytes: 1024 * 1024,
+    maxRecordBytes: 512 * 1024,
+    creditRecords: 5000,
+    creditBytes: 8 * 1024 * 1024,
+    ratePerSec: 20_000,
+    burst: 40_000,
+    heartbeatMs: 15_000,
+  },
+  exactlyOnce: {
+    transactionalIdPrefix: 'kafka-edge',
+    maxTxnRecords: 2000,
+    producerIdleMs: 60_000,
+    transactionTimeoutMs: 30_000,
+  },
   readinessIntervalMs: 2000,
   shutdownGraceMs: 10_000,
 }
@@ -83,6 +136,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): BridgeConfigInput {
   if (env.BRIDGE_HOST) input.host = env.BRIDGE_HOST
   if (env.BRIDGE_PORT) input.port = port(env.BRIDGE_PORT, 'BRIDGE_PORT')
   if (env.BRIDGE_LOG_LEVEL) input.logLevel = env.BRIDGE_LOG_LEVEL as BridgeConfig['logLevel']
+  if (env.BRIDGE_JWT_SECRETS) input.auth = { hs256Secrets: env.BRIDGE_JWT_SECRETS.split(',').filter(Boolean) }
+  if (env.BRIDGE_JWT_PUBLIC_KEY_FILES) {
+    input.auth = {
+      ...input.auth,
+      eddsaPublicKeys: env.BRIDGE_JWT_PUBLIC_KEY_FILES.split(',')
+        .filter(Boolean)
+        .map((file) => readKeyFile(file)),
+    }
+  }
   if (env.KAFKA_BROKERS)
     input.kafka = {
       brokers: env.KAFKA_BROKERS.split(',')
@@ -90,6 +152,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): BridgeConfigInput {
         .filter(Boolean),
     }
   return input
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read public key file ${path}: ${(error as Error).message}`)
+  }
 }
 
 export function readConfigFile(path: string): BridgeConfigInput {
@@ -115,6 +185,9 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
       ...layer,
       kafka: { ...config.kafka, ...layer.kafka },
       topics: { ...config.topics, ...layer.topics },
+      auth: { ...config.auth, ...layer.auth },
+      limits: { ...config.limits, ...layer.limits },
+      exactlyOnce: { ...config.exactlyOnce, ...layer.exactlyOnce },
     } as BridgeConfig
   }
   config.port = port(config.port, 'port')
@@ -127,6 +200,16 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
   }
   positiveInt(config.kafka.partitions, 'kafka.partitions')
   positiveInt(config.readinessIntervalMs, 'readinessIntervalMs')
+  for (const [key, value] of Object.entries(config.limits)) positiveInt(value, `limits.${key}`)
+  positiveInt(config.exactlyOnce.maxTxnRecords, 'exactlyOnce.maxTxnRecords')
+  positiveInt(config.exactlyOnce.producerIdleMs, 'exactlyOnce.producerIdleMs')
+  positiveInt(config.exactlyOnce.transactionTimeoutMs, 'exactlyOnce.transactionTimeoutMs')
+  if (config.limits.maxRecordBytes > config.limits.maxFrameBytes) {
+    throw new ConfigError('limits.maxRecordBytes must not exceed limits.maxFrameBytes')
+  }
+  if (config.auth.hs256Secrets.some((s) => s.length < 32)) {
+    throw new ConfigError('auth.hs256Secrets entries must be at least 32 characters (256 bits)')
+  }
   for (const [key, name] of Object.entries(config.topics)) {
     if (typeof name !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(name)) {
       throw new ConfigError(`topics.${key} "${String(name)}" is not a valid Kafka topic name`)

@@ -1,0 +1,182 @@
+// kafka-edge WebSocket protocol, version 1 (subprotocol "kafka-edge.v1").
+// Frame types shared by the agent and the bridge; docs/protocol.md explains them.
+// A new protocol version is a new file beside this one, not a branch in a handler.
+
+export const SUBPROTOCOL_V1 = 'kafka-edge.v1'
+
+/** Error codes a client can receive, in error frames, close reasons and REST bodies. */
+export const ErrorCodes = {
+  BAD_FRAME: 'E_BAD_FRAME',
+  UNKNOWN_FRAME_TYPE: 'E_UNKNOWN_FRAME_TYPE',
+  FRAME_TOO_LARGE: 'E_FRAME_TOO_LARGE',
+  BATCH_TOO_LARGE: 'E_BATCH_TOO_LARGE',
+  RECORD_TOO_LARGE: 'E_RECORD_TOO_LARGE',
+  VALUE_INVALID: 'E_VALUE_INVALID',
+  SEQ_BACKWARDS: 'E_SEQ_BACKWARDS',
+  SEQ_GAP: 'E_SEQ_GAP',
+  TOPIC_DENIED: 'E_TOPIC_DENIED',
+  TOPIC_UNKNOWN: 'E_TOPIC_UNKNOWN',
+  AUTH_REQUIRED: 'E_AUTH_REQUIRED',
+  TOKEN_INVALID: 'E_TOKEN_INVALID',
+  TOKEN_EXPIRED: 'E_TOKEN_EXPIRED',
+  TOKEN_DEVICE_MISMATCH: 'E_TOKEN_DEVICE_MISMATCH',
+  HELLO_REQUIRED: 'E_HELLO_REQUIRED',
+  CREDITS_EXCEEDED: 'E_CREDITS_EXCEEDED',
+  RATE_LIMITED: 'E_RATE_LIMITED',
+  KAFKA_UNAVAILABLE: 'E_KAFKA_UNAVAILABLE',
+  SESSION_REPLACED: 'E_SESSION_REPLACED',
+  SUBPROTOCOL: 'E_SUBPROTOCOL',
+  SHUTTING_DOWN: 'E_SHUTTING_DOWN',
+  INTERNAL: 'E_INTERNAL',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+/** WebSocket close codes the bridge uses (4000-4999 are application codes). */
+export const CloseCodes = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
+  UNAUTHORIZED: 4401,
+  TOKEN_EXPIRED: 4403,
+  SESSION_REPLACED: 4409,
+} as const
+
+export type RecordEncoding = 'json' | 'text' | 'base64' | 'binary'
+
+/** One record of a produce frame. Sequence numbers start at 1 and grow by 1 per device. */
+export interface ProduceRecord {
+  seq: number
+  /** Defaults to the bridge's records topic (edge.records). */
+  topic?: string
+  /**
+   * json (default): any JSON value, written as JSON.stringify(value);
+   * text: a string written as UTF-8; base64: bytes as base64;
+   * binary: the byte length of this record's slice of a binary frame's payload.
+   */
+  value: unknown
+  encoding?: RecordEncoding
+  headers?: Record<string, string>
+  /** Milliseconds since the epoch; defaults to the time the bridge received it. */
+  timestamp?: number
+}
+
+export interface HelloFrame {
+  type: 'hello'
+  /** The JWT, when it was not sent in the Authorization header. */
+  token?: string
+  agent?: { name: string; version: string }
+}
+
+export interface ProduceFrame {
+  type: 'produce'
+  /** Optional client label echoed in errors about this frame. */
+  id?: string
+  records: ProduceRecord[]
+}
+
+export interface TokenFrame {
+  type: 'token'
+  token: string
+}
+
+export interface PingFrame {
+  type: 'ping'
+  t?: number
+}
+
+export type ClientFrame = HelloFrame | ProduceFrame | TokenFrame | PingFrame
+
+export interface SessionLimits {
+  maxBatchRecords: number
+  maxFrameBytes: number
+  maxRecordBytes: number
+  /** Most records and bytes a device may have sent and not yet seen acked. */
+  credits: { records: number; bytes: number }
+  /** Sustained records per second, and the burst above it. */
+  ratePerSec: number
+  burst: number
+  /** The bridge pings this often; a client that hears nothing for twice as long may reconnect. */
+  heartbeatMs: number
+}
+
+export interface WelcomeFrame {
+  type: 'welcome'
+  version: 1
+  deviceId: string
+  sessionId: string
+  /** Highest sequence number already committed to Kafka for this device; 0 when none. */
+  watermark: number
+  limits: SessionLimits
+  /** Expiry of the token in use, ms since the epoch. */
+  tokenExpiresAt: number
+}
+
+/** A run of consecutive sequence numbers written to consecutive offsets of one partition. */
+export interface AckRange {
+  from: number
+  to: number
+  topic?: string
+  partition?: number
+  /** Offset of the record with seq `from`; `from + i` sits at `offset + i`. */
+  offset?: number
+  /** True when Kafka already held these records (a resend); no offsets are given. */
+  duplicate?: boolean
+}
+
+export interface AckFrame {
+  type: 'ack'
+  ranges: AckRange[]
+  /** Highest committed sequence number after this ack. */
+  watermark: number
+}
+
+export interface ErrorFrame {
+  type: 'error'
+  code: ErrorCode
+  message: string
+  /** The produce frame's id, when the error is about one. */
+  id?: string
+  seq?: number
+  /** Whether sending the same thing later can succeed. */
+  retryable: boolean
+  retryAfterMs?: number
+  /** Highest committed sequence number, when known. */
+  watermark?: number
+  /** The seq the bridge expects next from this device: resend from here after a rejected frame. */
+  nextSeq?: number
+}
+
+export interface PongFrame {
+  type: 'pong'
+  t?: number
+}
+
+export interface TokenAcceptedFrame {
+  type: 'token-accepted'
+  tokenExpiresAt: number
+}
+
+export type ServerFrame = WelcomeFrame | AckFrame | ErrorFrame | PongFrame | TokenAcceptedFrame
+
+/**
+ * Binary produce frame: [uint32 big-endian header length][header: UTF-8 JSON ProduceFrame][payload].
+ * Records with encoding "binary" take `value` bytes of the payload, in record order.
+ */
+export function encodeBinaryProduce(frame: ProduceFrame, payloads: Uint8Array[]): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify(frame))
+  const total = 4 + header.length + payloads.reduce((n, p) => n + p.length, 0)
+  const out = new Uint8Array(total)
+  new DataView(out.buffer).setUint32(0, header.length)
+  out.set(header, 4)
+  let at = 4 + header.length
+  for (const p of payloads) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}

@@ -1,0 +1,107 @@
+import { ErrorCodes, type ProduceRecord } from '@kafka-edge/edge-agent/protocol'
+import type { DeviceIdentity } from '../auth/tokens.ts'
+import { BridgeError } from '../errors.ts'
+import type { EncodedRecord } from '../kafka/device-writer.ts'
+import type { TopicCatalog } from '../kafka/topic-catalog.ts'
+import { mayProduce } from './acl.ts'
+
+export interface DecodeContext {
+  identity: DeviceIdentity
+  recordsTopic: string
+  maxRecordBytes: number
+  catalog: TopicCatalog
+  /** Payload of a binary frame, sliced in record order by records with encoding "binary". */
+  binary?: Buffer
+  receivedAt: number
+}
+
+const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
+
+function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at: number }): Buffer {
+  switch (record.encoding ?? 'json') {
+    case 'json':
+      return Buffer.from(JSON.stringify(record.value) ?? 'null', 'utf8')
+    case 'text':
+      if (typeof record.value !== 'string') throw invalid(record, 'encoding "text" needs a string value')
+      return Buffer.from(record.value, 'utf8')
+    case 'base64':
+      if (typeof record.value !== 'string' || record.value.length % 4 !== 0 || !base64Pattern.test(record.value)) {
+        throw invalid(record, 'encoding "base64" needs a standard base64 string (A-Z a-z 0-9 + /, padded with =)')
+      }
+      return Buffer.from(record.value, 'base64')
+    case 'binary': {
+      const size = record.value
+      if (!context.binary) throw invalid(record, 'encoding "binary" is only valid in a binary frame')
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || cursor.at + size > context.binary.length) {
+        throw invalid(record, 'encoding "binary" needs value = its byte length within the frame payload')
+      }
+      const bytes = context.binary.subarray(cursor.at, cursor.at + size)
+      cursor.at += size
+      return bytes
+    }
+  }
+}
+
+function invalid(record: ProduceRecord, why: string): BridgeError {
+  return new BridgeError(ErrorCodes.VALUE_INVALID, `record seq ${record.seq}: ${why}`)
+}
+
+/**
+ * Turns a produce frame's records into Kafka records: checks the sequence is
+ * consecutive, the topic is allowed and exists, the value decodes and fits.
+ * Nothing of a frame is accepted when one record is wrong.
+ */
+export async function decodeRecords(records: ProduceRecord[], context: DecodeContext): Promise<EncodedRecord[]> {
+  const out: EncodedRecord[] = []
+  const cursor = { at: 0 }
+  const checkedTopics = new Set<string>()
+  let previous: number | undefined
+  for (const record of records) {
+    if (previous !== undefined && record.seq !== previous + 1) {
+      throw new BridgeError(
+        record.seq <= previous ? ErrorCodes.SEQ_BACKWARDS : ErrorCodes.SEQ_GAP,
+        `records of a frame must have consecutive seqs: ${record.seq} follows ${previous}`,
+      )
+    }
+    previous = record.seq
+    const topic = record.topic ?? context.recordsTopic
+    if (!checkedTopics.has(topic)) {
+      if (!mayProduce(context.identity, topic, context.recordsTopic)) {
+        throw new BridgeError(
+          ErrorCodes.TOPIC_DENIED,
+          `topic "${topic}" is not in this device's token (claim "topics")`,
+        )
+      }
+      if (!(await context.catalog.exists(topic))) {
+        throw new BridgeError(
+          ErrorCodes.TOPIC_UNKNOWN,
+          `topic "${topic}" does not exist in Kafka; create it or fix the name`,
+        )
+      }
+      checkedTopics.add(topic)
+    }
+    const value = valueBytes(record, context, cursor)
+    const headers = new Map<Buffer, Buffer>()
+    let size = value.length
+    for (const [k, v] of Object.entries(record.headers ?? {})) {
+      const hk = Buffer.from(k, 'utf8')
+      const hv = Buffer.from(v, 'utf8')
+      headers.set(hk, hv)
+      size += hk.length + hv.length
+    }
+    if (size > context.maxRecordBytes) {
+      throw new BridgeError(
+        ErrorCodes.RECORD_TOO_LARGE,
+        `record seq ${record.seq} is ${size} bytes; the limit is ${context.maxRecordBytes} (limits.maxRecordBytes)`,
+      )
+    }
+    out.push({ seq: record.seq, topic, value, headers, timestamp: BigInt(record.timestamp ?? context.receivedAt) })
+  }
+  if (context.binary && cursor.at !== context.binary.length) {
+    throw new BridgeError(
+      ErrorCodes.VALUE_INVALID,
+      `binary frame payload has ${context.binary.length - cursor.at} bytes no record claims`,
+    )
+  }
+  return out
+}

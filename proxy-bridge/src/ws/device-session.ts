@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto'
+import {
+  type AckRange,
+  CloseCodes,
+  ErrorCodes,
+  type HelloFrame,
+  type ProduceFrame,
+  type ServerFrame,
+  type TokenFrame,
+} from '@kafka-edge/edge-agent/protocol'
+import type { WebSocket } from 'ws'
+import type { DeviceIdentity } from '../auth/tokens.ts'
+import { BridgeError } from '../errors.ts'
+import type { IngestContext } from '../ingest/context.ts'
+import { Credits, RateLimiter } from '../ingest/flow-control.ts'
+import { decodeRecords } from '../ingest/records.ts'
+import type { DeviceWriter } from '../kafka/device-writer.ts'
+import { encodeServerFrame, parseClientFrame } from './frames.ts'
+
+/** Sessions of this bridge by device: a device has at most one. */
+export type SessionRegistry = Map<string, DeviceSession>
+
+// Errors after which the session cannot continue: the socket closes with this code.
+const closeCodeOf: Partial<Record<string, number>> = {
+  [ErrorCodes.AUTH_REQUIRED]: CloseCodes.UNAUTHORIZED,
+  [ErrorCodes.TOKEN_INVALID]: CloseCodes.UNAUTHORIZED,
+  [ErrorCodes.TOKEN_EXPIRED]: CloseCodes.TOKEN_EXPIRED,
+  [ErrorCodes.SESSION_REPLACED]: CloseCodes.SESSION_REPLACED,
+  [ErrorCodes.KAFKA_UNAVAILABLE]: CloseCodes.TRY_AGAIN_LATER,
+  [ErrorCodes.INTERNAL]: CloseCodes.INTERNAL_ERROR,
+}
+
+const maxTimer = 2 ** 31 - 1
+
+/**
+ * One device's WebSocket session: authenticates, answers hello with the
+ * watermark, turns produce frames into exactly-once writes and acks them.
+ * Frames are handled strictly in arrival order; writes are pipelined.
+ */
+export class DeviceSession {
+  readonly id = randomUUID()
+  alive = true
+  readonly #ws: WebSocket
+  readonly #ctx: IngestContext
+  readonly #sessions: SessionRegistry
+  #identity: DeviceIdentity | undefined
+  #writer: DeviceWriter | undefined
+  #welcomed = false
+  #closed = false
+  #chain: Promise<void> = Promise.resolve()
+  readonly #credits: Credits
+  readonly #rate: RateLimiter
+  #tokenTimer: NodeJS.Timeout | undefined
+  #helloTimer: NodeJS.Timeout | undefined
+
+  constructor(ws: WebSocket, ctx: IngestContext, sessions: SessionRegistry, identity: DeviceIdentity | undefined) {
+    this.#ws = ws
+    this.#ctx = ctx
+    this.#sessions = sessions
+    this.#identity = identity
+    const { limits } = ctx.config
+    this.#credits = new Credits(limits.creditRecords, limits.creditBytes)
+    this.#rate = new RateLimiter(limits.ratePerSec, limits.burst)
+    this.#helloTimer = setTimeout(
+      () => this.#fail(new BridgeError(ErrorCodes.HELLO_REQUIRED, 'no hello frame arrived in time; send hello first')),
+      ctx.config.auth.helloTimeoutMs,
+    )
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary))
+    ws.on('pong', () => {
+      this.alive = true
+    })
+    ws.on('close', () => this.#onClose())
+    ws.on('error', () => {})
+  }
+
+  get deviceId(): string | undefined {
+    return this.#identity?.deviceId
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    this.alive = true
+    const { metrics, config } = this.#ctx
+    metrics.bytesReceived.inc({ transport: 'ws' }, data.length)
+    if (data.length > config.limits.maxFrameBytes) {
+      this.#sendError(
+        new BridgeError(
+          ErrorCodes.FRAME_TOO_LARGE,
+          `frame is ${data.length} bytes; the limit is ${config.limits.maxFrameBytes} (limits.maxFrameBytes): send smaller batches`,
+        ),
+      )
+      return
+    }
+    let parsed
+    try {
+      parsed = parseClientFrame(data, isBinary)
+    } catch (error) {
+      this.#sendError(error)
+      return
+    }
+    const { frame, binary } = parsed
+    switch (frame.type) {
+      case 'ping':
+        this.send({ type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) })
+        return
+      case 'hello':
+        this.#enqueue(() => this.#hello(frame))
+        return
+      case 'token':
+        this.#enqueue(() => this.#refresh(frame))
+        return
+      case 'produce':
+        this.#enqueue(() => this.#produce(frame, binary, data.length), frame.id)
+        return
+    }
+  }
+
+  #enqueue(step: () => Promise<void>, frameId?: string): void {
+    this.#chain = this.#chain.then(step).catch((error: unknown) => this.#sendError(error, frameId))
+  }
+
+  async #hello(frame: HelloFrame): Promise<void> {
+    if (this.#welcomed) throw new BridgeError(ErrorCodes.BAD_FRAME, 'hello was already answered in this session')
+    if (!this.#identity) {
+      if (!frame.token) {
+        throw new BridgeError(
+          ErrorCodes.AUTH_REQUIRED,
+          'send the token in the Authorization header or in the hello frame ("token")',
+        )
+      }
+      this.#identity = await this.#ctx.verifier.verify(frame.token)
+    }
+    clearTimeout(this.#helloTimer)
+    const deviceId = this.#identity.deviceId
+    const previous = this.#sessions.get(deviceId)
+    this.#sessions.set(deviceId, this)
+    previous?.close(
+      CloseCodes.SESSION_REPLACED,
+      ErrorCodes.SESSION_REPLACED,
+      'a newer session of this device replaced this one',
+    )
+
+    // A writer this bridge still holds knows the exact watermark once its
+    // in-flight writes settle; otherwise the state view's may lag, which only
+    // causes resends that are then acked as duplicates.
+    const writer = this.#ctx.writers.peek(deviceId)
+    if (writer) await writer.idle()
+    const watermark = writer && !writer.failure ? writer.committed : this.#ctx.view.watermark(deviceId)
+    if (this.#closed) return
+    this.#welcomed = true
+    this.#ctx.metrics.connectedDevices.inc()
+    this.#scheduleExpiry()
+    const { limits } = this.#ctx.config
+    this.send({
+      type: 'welcome',
+      version: 1,
+      deviceId,
+      sessionId: this.id,
+      watermark,
+      limits: {
+        maxBatchRecords: limits.maxBatchRecords,
+        maxFrameBytes: limits.maxFrameBytes,
+        maxRecordBytes: limits.maxRecordBytes,
+        credits: { records: limits.creditRecords, bytes: limits.creditBytes },
+        ratePerSec: limits.ratePerSec,
+        burst: limits.burst,
+        heartbeatMs: limits.heartbeatMs,
+      },
+      tokenExpiresAt: this.#identity.expiresAt,
+    })
+  }
+
+  async #refresh(frame: TokenFrame): Promise<void> {
+    const identity = await this.#ctx.verifier.verify(frame.token)
+    if (this.#identity && identity.deviceId !== this.#identity.deviceId) {
+      throw new BridgeError(
+        ErrorCodes.TOKEN_DEVICE_MISMATCH,
+        `the refreshed token is for device "${identity.deviceId}", not "${this.#identity.deviceId}"`,
+      )
+    }
+    this.#identity = identity
+    if (this.#welcomed) this.#scheduleExpiry()
+    this.send({ type: 'token-accepted', tokenExpiresAt: identity.expiresAt })
+  }
+
+  #scheduleExpiry(): void {
+    clearTimeout(this.#tokenTimer)
+    const expiresAt = this.#identity?.expiresAt ?? 0
+    const fire = () => {
+      const left = expiresAt - Date.now()
+      if (left > 0) {
+        this.#tokenTimer = setTimeout(fire, Math.min(left, maxTimer))
+        return
+      }
+      this.#fail(
+        new BridgeError(ErrorCodes.TOKEN_EXPIRED, 'the token expired; send a token frame before expiry or reconnect'),
+      )
+    }
+    fire()
+  }
+
+  async #produce(frame: ProduceFrame, binary: Buffer | undefined, size: number): Promise<void> {
+    if (!this.#welcomed || !this.#identity) {
+      throw new BridgeError(ErrorCodes.HELLO_REQUIRED, 'send hello and wait for welcome before produce')
+    }
+    const { config, metrics } = this.#ctx
+    const count = frame.records.length
+    metrics.recordsReceived.inc({ transport: 'ws' }, count)
+    if (count > config.limits.maxBatchRecords) {
+      throw new BridgeError(
+        ErrorCodes.BATCH_TOO_LARGE,
+        `batch has ${count} records; the limit is ${config.limits.maxBatchRecords} (welcome.limits.maxBatchRecords)`,
+      )
+    }
+    const rate = this.#rate.take(count)
+    if (!rate.ok) {
+      throw new BridgeError(ErrorCodes.RATE_LIMITED, `over ${config.limits.ratePerSec} records/s; slow down`, {
+        retryable: true,
+        retryAfterMs: rate.retryAfterMs,
+      })
+    }
+    if (!this.#credits.tryTake(count, size)) {
+      throw new BridgeError(
+        ErrorCodes.CREDITS_EXCEEDED,
+        `more than ${config.limits.creditRecords} records or ${config.limits.creditBytes} bytes unacked; wait for acks before sending more`,
+        { retryable: true },
+      )
+    }
+    let settled = false
+    const settle = () => {
+      if (!settled) this.#credits.give(count, size)
+      settled = true
+    }
+    try {
+      const records = await decodeRecords(frame.records, {
+        identity: this.#identity,
+        recordsTopic: config.topics.records,
+        maxRecordBytes: config.limits.maxRecordBytes,
+        catalog: this.#ctx.catalog,
+        receivedAt: Date.now(),
+        ...(binary ? { binary } : {}),
+      })
+      this.#writer ??= this.#ctx.writers.acquire(this.#identity.deviceId)
+      const writer = this.#writer
+      await writer.ready()
+      const { duplicates, fresh } = writer.accept(records)
+      if (duplicates) {
+        metrics.recordsDuplicate.inc({ transport: 'ws' }, duplicates.to - duplicates.from + 1)
+        this.#ack([duplicates], writer.committed)
+      }
+      if (fresh.length === 0) {
+        settle()
+        return
+      }
+      writer.write(fresh).then(
+        (result) => {
+          settle()
+          metrics.recordsAcked.inc({ transport: 'ws' }, fresh.length)
+          this.#ack(result.ranges, result.watermark)
+        },
+        (error: unknown) => {
+          settle()
+          this.#sendError(error, frame.id)
+        },
+      )
+    } catch (error) {
+      settle()
+      throw error
+    }
+  }
+
+  #ack(ranges: AckRange[], watermark: number): void {
+    this.send({ type: 'ack', ranges, watermark })
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return
+    this.#ws.send(encodeServerFrame(frame))
+  }
+
+  #sendError(error: unknown, frameId?: string): void {
+    const bridgeError =
+      error instanceof BridgeError
+        ? error
+        : new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed to handle this frame; it has been logged')
+    if (!(error instanceof BridgeError)) this.#ctx.log.error({ err: error, deviceId: this.deviceId }, 'session error')
+    this.#ctx.metrics.errors.inc({ code: bridgeError.code })
+    const writer = this.#writer
+    this.send({
+      type: 'error',
+      code: bridgeError.code,
+      message: bridgeError.message,
+      retryable: bridgeError.retryable,
+      ...(frameId !== undefined ? { id: frameId } : {}),
+      ...(bridgeError.retryAfterMs !== undefined ? { retryAfterMs: bridgeError.retryAfterMs } : {}),
+      ...(writer && !writer.failure ? { watermark: writer.committed, nextSeq: writer.nextSeq } : {}),
+    })
+    const closeCode = closeCodeOf[bridgeError.code]
+    if (closeCode) this.close(closeCode, bridgeError.code, bridgeError.message)
+  }
+
+  #fail(error: BridgeError): void {
+    this.#sendError(error)
+  }
+
+  /** Closes with a reason: `E_CODE: message`, trimmed to WebSocket's 123-byte limit. */
+  close(code: number, errorCode: string, message: string): void {
+    if (this.#closed) return
+    let reason = `${errorCode}: ${message}`
+    while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1)
+    this.#ws.close(code, reason)
+    this.#onClose()
+  }
+
+  ping(): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping()
+  }
+
+  terminate(): void {
+    this.#ws.terminate()
+    this.#onClose()
+  }
+
+  #onClose(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#tokenTimer)
+    clearTimeout(this.#helloTimer)
+    const deviceId = this.#identity?.deviceId
+    if (deviceId && this.#sessions.get(deviceId) === this) this.#sessions.delete(deviceId)
+    if (this.#welcomed) this.#ctx.metrics.connectedDevices.dec()
+    // Writes already queued still commit; the device sees them as duplicates if it resends.
+    if (this.#writer) this.#ctx.writers.release(this.#writer)
+  }
+}
