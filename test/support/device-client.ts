@@ -103,6 +103,13 @@ export class DeviceClient {
     return this.frames.filter((f): f is AckFrame => f.type === 'ack')
   }
 
+  /** Sends a frame and waits for the error it causes. */
+  async sendExpectingError(frame: ClientFrame | Record<string, unknown>, code: string): Promise<ErrorFrame> {
+    const from = this.frames.length
+    this.send(frame)
+    return this.error(code, from)
+  }
+
   async error(code?: string, from = 0): Promise<ErrorFrame> {
     return this.waitFor(
       (f): f is ErrorFrame => f.type === 'error' && (code === undefined || f.code === code),

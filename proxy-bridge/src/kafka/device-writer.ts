@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka'
+import { compatibilityPartitioner, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka'
 import { type AckRange, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import { BridgeError } from '../errors.ts'
-import { claimKey, encodeState, partitionOf } from './device-state.ts'
+import { claimKey, encodeState, partitionOf, recordKeyOf } from './device-state.ts'
 import type { DeviceStateView } from './state-view.ts'
 
 /** A device record ready for Kafka: the bridge already forced its key and checked its topic. */
@@ -20,8 +20,16 @@ export interface WriteResult {
   watermark: number
 }
 
+/**
+ * A state record to commit in the same transaction as a write's records,
+ * built from their acks (e.g. the delivery reports of a REST request with an
+ * Idempotency-Key). Written to the device's device-state partition.
+ */
+export type Receipt = (ranges: AckRange[]) => { key: string; value: Buffer }
+
 interface PendingWrite {
   records: EncodedRecord[]
+  receipt: Receipt | undefined
   resolve(result: WriteResult): void
   reject(error: BridgeError): void
 }
@@ -39,7 +47,11 @@ export interface DeviceWriterOptions {
   /** Called once per committed transaction: for metrics. */
   onCommit?: (records: number, durationMs: number) => void
   onAbort?: () => void
+  /** Chaos tests only: see BridgeConfig.testFaults. */
+  faults?: { crashOnTransaction: number; crashAt: 'before-commit' | 'after-commit' }
 }
+
+let transactionsInProcess = 0
 
 /**
  * Writes one device's records to Kafka exactly once.
@@ -177,12 +189,12 @@ export class DeviceWriter {
   }
 
   /** Queues records accepted by `accept`; resolves after their transaction committed. */
-  write(records: EncodedRecord[]): Promise<WriteResult> {
+  write(records: EncodedRecord[], receipt?: Receipt): Promise<WriteResult> {
     if (this.#failure) return Promise.reject(this.#failure)
     const last = records[records.length - 1]
     if (last) this.#nextSeq = last.seq + 1
     return new Promise((resolve, reject) => {
-      this.#queue.push({ records, resolve, reject })
+      this.#queue.push({ records, receipt, resolve, reject })
       if (!this.#draining) void this.#drain()
     })
   }
@@ -207,7 +219,7 @@ export class DeviceWriter {
         this.#queue.shift()
       }
       try {
-        const ranges = await this.#commit(batch.flatMap((w) => w.records))
+        const ranges = await this.#commit(batch)
         for (const write of batch) {
           const from = (write.records[0] as EncodedRecord).seq
           const to = (write.records[write.records.length - 1] as EncodedRecord).seq
@@ -223,9 +235,12 @@ export class DeviceWriter {
     for (const resolve of this.#idleWaiters.splice(0)) resolve()
   }
 
-  async #commit(records: EncodedRecord[]): Promise<AckRange[]> {
+  async #commit(batch: PendingWrite[]): Promise<AckRange[]> {
+    const records = batch.flatMap((w) => w.records)
     const started = performance.now()
-    const key = Buffer.from(this.deviceId, 'utf8')
+    // A virtual device (`dev~rest`) writes its records under the real device's key.
+    const key = Buffer.from(recordKeyOf(this.deviceId), 'utf8')
+    const stateKey = Buffer.from(this.deviceId, 'utf8')
     const last = records[records.length - 1] as EncodedRecord
     const messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = records.map((r) => ({
       topic: r.topic,
@@ -237,14 +252,23 @@ export class DeviceWriter {
     messages.push({
       topic: this.#options.stateTopic,
       partition: this.#statePartition,
-      key,
+      key: stateKey,
       value: encodeState({ v: 1, deviceId: this.deviceId, watermark: last.seq, at: Date.now() }),
     })
     const tx = await this.#producer.beginTransaction()
-    let result
+    let ranges: AckRange[]
     try {
-      result = await tx.send({ messages, partitioner: javaPartitioner })
+      const // Java's partitioner (positive murmur2; the client applies the modulo once
+      // it has metadata), so every Kafka client agrees where a device's records live.
+      result = await tx.send({ messages, partitioner: compatibilityPartitioner })
+      ranges = ackRanges(records, key, result.offsets ?? [])
+      const receipts = this.#receipts(batch, ranges)
+      if (receipts.length > 0) await tx.send({ messages: receipts })
+      const crash = this.#options.faults
+      const nth = ++transactionsInProcess
+      if (crash?.crashAt === 'before-commit' && nth === crash.crashOnTransaction) process.kill(process.pid, 'SIGKILL')
       await tx.commit()
+      if (crash?.crashAt === 'after-commit' && nth === crash.crashOnTransaction) process.kill(process.pid, 'SIGKILL')
     } catch (error) {
       this.#options.onAbort?.()
       await tx.abort().catch(() => {})
@@ -252,7 +276,19 @@ export class DeviceWriter {
     }
     this.#committed = last.seq
     this.#options.onCommit?.(records.length, performance.now() - started)
-    return ackRanges(records, key, result.offsets ?? [])
+    return ranges
+  }
+
+  #receipts(batch: PendingWrite[], ranges: AckRange[]): MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] {
+    const out: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = []
+    for (const write of batch) {
+      if (!write.receipt) continue
+      const from = (write.records[0] as EncodedRecord).seq
+      const to = (write.records[write.records.length - 1] as EncodedRecord).seq
+      const { key, value } = write.receipt(sliceRanges(ranges, from, to))
+      out.push({ topic: this.#options.stateTopic, partition: this.#statePartition, key: Buffer.from(key), value })
+    }
+    return out
   }
 
   #fail(error: unknown): BridgeError {
@@ -283,17 +319,6 @@ export class DeviceWriter {
 function causeOf(error: unknown): unknown {
   if (error && typeof error === 'object' && 'errors' in error) return (error as { errors: unknown }).errors
   return undefined
-}
-
-/** Java's default partitioner for keyed records, so all clients agree where a device's records live. */
-function javaPartitioner(
-  message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>,
-  key: Buffer | undefined,
-  context: { metadata: { topics: Map<string, { partitionsCount: number }> } | undefined },
-): number {
-  if (typeof message.partition === 'number') return message.partition
-  const partitions = context.metadata?.topics.get(message.topic)?.partitionsCount ?? 1
-  return key ? partitionOf(key.toString('utf8'), partitions) : 0
 }
 
 /**

@@ -1,0 +1,147 @@
+import { CloseCodes } from '@kafka-edge/edge-agent/protocol'
+import type { Bridge } from '@kafka-edge/proxy-bridge'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
+import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
+import { DeviceClient } from '../support/device-client.ts'
+import { readTopic } from '../support/kafka.ts'
+
+const value = (deviceId: string, seq: number) => ({ deviceId, seq, reading: Math.sin(seq) })
+
+/** Sends seqs from..to in frames of `batch`, without waiting for acks. */
+function sendRange(client: DeviceClient, deviceId: string, from: number, to: number, batch = 10): void {
+  for (let seq = from; seq <= to; seq += batch) {
+    const last = Math.min(to, seq + batch - 1)
+    const records = []
+    for (let s = seq; s <= last; s++) records.push({ seq: s, value: value(deviceId, s) })
+    client.send({ type: 'produce', records })
+  }
+}
+
+function ackedWatermark(client: DeviceClient): number {
+  return Math.max(0, ...client.acks().map((a) => a.watermark))
+}
+
+/** What Kafka holds for the device, read_committed, as seqs in offset order. */
+async function seqsInKafka(topic: string, deviceId: string, expect: number): Promise<number[]> {
+  const messages = await readTopic(topic, { expect })
+  const mine = messages.filter((m) => m.key.toString() === deviceId)
+  // Per-device order lives in one partition.
+  expect_(new Set(mine.map((m) => m.partition)).size).toBe(1)
+  return mine.map((m) => {
+      const parsed = JSON.parse(m.value.toString()) as ReturnType<typeof value>
+      expect_(parsed).toEqual(value(deviceId, parsed.seq))
+      return parsed.seq
+    })
+}
+const expect_ = expect
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe('exactly once across bridge crashes and bridge changes', () => {
+  const topics = isolatedTopics()
+  const children: BridgeProcess[] = []
+  const bridges: Bridge[] = []
+
+  beforeAll(async () => {
+    // Creates the topics once, so child bridges start against existing ones.
+    bridges.push(await startTestBridge(topics))
+  })
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.kill()))
+    await Promise.all(bridges.map((b) => b.close()))
+    await dropTopics(topics)
+  })
+
+  for (const crashAt of ['after-commit', 'before-commit'] as const) {
+    it(`kill -9 of the bridge ${crashAt.replace('-', ' ')} of a batch, then a resend: no duplicate, no gap`, async () => {
+      const deviceId = `dev-crash-${crashAt}`
+      const token = await deviceToken(deviceId)
+      const doomed = await spawnBridge(bridgeConfig(topics, { testFaults: { crashOnTransaction: 2, crashAt } }))
+      children.push(doomed)
+
+      const first = await DeviceClient.connect(doomed.url, { token })
+      await first.hello()
+      sendRange(first, deviceId, 1, 10)
+      await first.ackedThrough(10)
+      sendRange(first, deviceId, 11, 20)
+      expect(await doomed.exited).toBe('SIGKILL')
+      await first.waitClosed()
+      // The crash came before the ack: the device still holds 11..20.
+      expect(ackedWatermark(first)).toBe(10)
+
+      const survivor = await spawnBridge(bridgeConfig(topics))
+      children.push(survivor)
+      const second = await DeviceClient.connect(survivor.url, { token })
+      const welcome = await second.hello()
+      expect(welcome.watermark).toBe(crashAt === 'after-commit' ? 20 : 10)
+      // A device always resends everything unacked; the bridge sorts out what Kafka has.
+      sendRange(second, deviceId, 11, 30)
+      await second.ackedThrough(30)
+      const duplicateAcks = second.acks().flatMap((a) => a.ranges.filter((r) => r.duplicate))
+      expect(duplicateAcks.length > 0).toBe(crashAt === 'after-commit')
+
+      expect(await seqsInKafka(topics.records, deviceId, 30)).toEqual(range(1, 30))
+      if (crashAt === 'before-commit') {
+        // The open transaction really reached Kafka before the crash, and was aborted.
+        const uncommitted = (await readTopic(topics.records, { readCommitted: false, idleMs: 1000 })).filter(
+          (m) => m.key.toString() === deviceId,
+        )
+        expect(uncommitted.length).toBe(40)
+      }
+      second.close()
+      await survivor.kill('SIGTERM')
+    })
+  }
+
+  it('a device that moves to another bridge mid-stream loses nothing and doubles nothing', async () => {
+    const deviceId = 'dev-mover'
+    const token = await deviceToken(deviceId)
+    const a = bridges[0] as Bridge
+    const b = await startTestBridge(topics)
+    bridges.push(b)
+
+    const onA = await DeviceClient.connect(a.url, { token })
+    await onA.hello()
+    sendRange(onA, deviceId, 1, 200)
+    await onA.ackedThrough(50)
+    // Switch while frames are still in flight on A.
+    const onB = await DeviceClient.connect(b.url, { token })
+    const welcome = await onB.hello()
+    const resumeFrom = Math.max(ackedWatermark(onA), welcome.watermark) + 1
+    sendRange(onB, deviceId, resumeFrom, 300)
+    await onB.ackedThrough(300)
+    // A was fenced by B's claim, or had finished: either way it wrote nothing twice.
+    if (onA.closed) expect(onA.closed.code).toBe(CloseCodes.SESSION_REPLACED)
+    onA.close()
+    onB.close()
+
+    expect(await seqsInKafka(topics.records, deviceId, 300)).toEqual(range(1, 300))
+  })
+
+  it('a zombie session on one bridge cannot double what a live session on another wrote', async () => {
+    const deviceId = 'dev-zombie'
+    const token = await deviceToken(deviceId)
+    const [a, b] = bridges as [Bridge, Bridge]
+    const zombie = await DeviceClient.connect(a.url, { token })
+    await zombie.hello()
+    const live = await DeviceClient.connect(b.url, { token })
+    await live.hello()
+    // Both send the same records at once, each to its own bridge.
+    sendRange(zombie, deviceId, 1, 100)
+    sendRange(live, deviceId, 1, 100)
+    await Promise.allSettled([zombie.ackedThrough(100, 15_000), live.ackedThrough(100, 15_000)])
+    zombie.close()
+    live.close()
+
+    // Whatever each saw, a clean session finishes the job from the watermark.
+    const last = await DeviceClient.connect(b.url, { token })
+    const welcome = await last.hello()
+    if (welcome.watermark < 100) {
+      sendRange(last, deviceId, welcome.watermark + 1, 100)
+      await last.ackedThrough(100)
+    }
+    last.close()
+    expect(await seqsInKafka(topics.records, deviceId, 100)).toEqual(range(1, 100))
+  })
+})
