@@ -1,8 +1,10 @@
 // `npm start`: the development stack. Starts Kafka (unless KAFKA_BROKERS is set),
 // the bridge, and prints what runs where. Ctrl-C stops everything it started.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { externalBrokers, freePort, startBroker, type RunningBroker } from '@kafka-edge/dev-kafka'
+import { SignJWT } from 'jose'
 
 const bridgeBin = fileURLToPath(new URL('../proxy-bridge/bin/kafka-edge-bridge.js', import.meta.url))
 const log = (line: string) => console.log(`[start] ${line}`)
@@ -60,9 +62,16 @@ async function main(): Promise<void> {
   }
 
   const bridgePort = Number(process.env.BRIDGE_PORT ?? 8080) || (await freePort())
+  // A throw-away HS256 secret for this run unless one is given: dev tokens die with the stack.
+  const secret = process.env.BRIDGE_JWT_SECRETS?.split(',')[0] ?? randomBytes(32).toString('hex')
   const bridge = spawn(process.execPath, [bridgeBin], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), BRIDGE_PORT: String(bridgePort) },
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(','),
+      BRIDGE_PORT: String(bridgePort),
+      BRIDGE_JWT_SECRETS: process.env.BRIDGE_JWT_SECRETS ?? secret,
+    },
   })
   children.push(bridge)
   bridge.once('exit', (code) => {
@@ -73,11 +82,20 @@ async function main(): Promise<void> {
   })
   const bridgeUrl = `http://127.0.0.1:${bridgePort}`
   await waitReady(bridgeUrl, bridge)
+  const token = await new SignJWT({ groups: ['dev'], topics: ['edge.*'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('dev-device-1')
+    .setIssuedAt()
+    .setExpirationTime('12h')
+    .sign(new TextEncoder().encode(secret))
 
   console.log(`
 kafka-edge dev stack is up
   Kafka      ${brokers.join(',')}${broker ? (broker.started ? ' (started by npm start)' : ' (reused)') : ' (KAFKA_BROKERS)'}
-  Bridge     ${bridgeUrl}   health ${bridgeUrl}/healthz   ready ${bridgeUrl}/readyz
+  Bridge     ${bridgeUrl}   health ${bridgeUrl}/healthz   ready ${bridgeUrl}/readyz   metrics ${bridgeUrl}/metrics
+  WebSocket  ${bridgeUrl.replace('http', 'ws')}/v1/ws  (subprotocol kafka-edge.v1)
+  Dev token  for device "dev-device-1", valid 12 h (Authorization: Bearer ...):
+             ${token}
 Ctrl-C stops everything npm start started.
 `)
 }

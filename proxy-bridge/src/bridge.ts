@@ -6,6 +6,7 @@ import { TokenVerifier } from './auth/tokens.ts'
 import type { BridgeConfig } from './config.ts'
 import type { IngestContext } from './ingest/context.ts'
 import { DeviceWriters } from './kafka/device-writers.ts'
+import { DeliveryService } from './subscriptions/delivery-service.ts'
 import { KafkaReadiness } from './kafka/readiness.ts'
 import { DeviceStateView } from './kafka/state-view.ts'
 import { TopicCatalog } from './kafka/topic-catalog.ts'
@@ -13,6 +14,11 @@ import { ensureTopics } from './kafka/topics.ts'
 import { createMetrics, type BridgeMetrics } from './metrics.ts'
 import { healthRoutes } from './plugins/health.ts'
 import { metricsRoutes } from './plugins/metrics.ts'
+import { requestRoutes } from './plugins/requests.ts'
+import { ModelDistribution } from './models/distribution.ts'
+import { modelRoutes } from './plugins/models.ts'
+import { openApiRoutes } from './openapi.ts'
+import { restProduceRoutes } from './plugins/rest-produce.ts'
 import { type WsSessions, wsSessionRoutes } from './plugins/ws-session.ts'
 
 export interface Bridge {
@@ -63,13 +69,20 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
     }
   }
 
-  const view = new DeviceStateView(brokers, config.kafka.clientId, config.topics.deviceState)
+  const view = new DeviceStateView(
+    brokers,
+    config.kafka.clientId,
+    config.topics.deviceState,
+    config.exactlyOnce.idempotencyTtlMs,
+  )
   const catalog = new TopicCatalog(admin)
   let writers: DeviceWriters | undefined
+  let delivery: DeliveryService | undefined
   let ingest: IngestContext | undefined
   const verifier = new TokenVerifier(config.auth)
   if (!verifier.configured)
     app.log.warn('no token keys configured (auth.hs256Secrets, auth.eddsaPublicKeys): every device is refused')
+  const models = new ModelDistribution({ config, bridgeId: id, log: app.log, sessions: () => ws.sessions.values() })
 
   // Devices are served once the device-state view is read; until then (Kafka
   // down at start) upgrades get E_KAFKA_UNAVAILABLE and this keeps retrying.
@@ -93,8 +106,12 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
             view,
             onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
             onAbort: () => metrics.transactionsAborted.inc(),
+            ...(config.testFaults ? { faults: config.testFaults } : {}),
           },
           config.exactlyOnce.producerIdleMs,
+        )
+        delivery = await DeliveryService.start(config, view, catalog, statePartitions, (error) =>
+          app.log.warn({ err: error }, 'delivery reader error'),
         )
         ingest = {
           config,
@@ -105,6 +122,8 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           catalog,
           metrics,
           log: app.log,
+          models,
+          delivery,
           isDraining: () => draining,
         }
         return
@@ -124,9 +143,18 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
     () => ingest,
   )
 
+  restProduceRoutes(
+    app,
+    () => ingest,
+    () => draining,
+  )
+  openApiRoutes(app)
+  requestRoutes(app, () => ingest)
+  modelRoutes(app, models, verifier)
   healthRoutes(app, readiness, () => draining)
   metricsRoutes(app, metrics)
   readiness.start()
+  const modelsStarted = models.start(() => draining)
 
   const url = await app.listen({ host: config.host, port: config.port })
   app.log.info({ url, kafka: brokers, ready: readiness.ready, bridge: id }, 'bridge listening')
@@ -136,13 +164,17 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
     closing ??= (async () => {
       draining = true
       app.log.info({ reason }, 'draining')
-      // In-flight transactions finish and their acks go out before sockets close.
+      // Frames already received are written and acked before sockets close.
+      await ws.settle(config.shutdownGraceMs)
       await writers?.settle(config.shutdownGraceMs)
-      ws?.close(reason)
+      ws.close(reason)
       readiness.stop()
       await app.close()
       await pendingIngest
+      await modelsStarted
+      await models.close()
       await writers?.close()
+      await delivery?.close()
       await view.close()
       await admin.close().catch(() => {})
       app.log.info('bridge stopped')

@@ -1,8 +1,13 @@
+import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 
 /** Topic names of SPEC's topology; every one is configurable. */
 export interface TopicNames {
   records: string
+  /** Replies of devices to requests (request/reply with correlation ids). */
+  replies: string
   deviceState: string
   models: string
   modelChunks: string
@@ -41,6 +46,37 @@ export interface ExactlyOnceConfig {
   /** A device's producer is closed this long after its last session ended. */
   producerIdleMs: number
   transactionTimeoutMs: number
+  /** How long bridges remember a REST Idempotency-Key (and answer its retries from Kafka). */
+  idempotencyTtlMs: number
+}
+
+export interface ModelsConfig {
+  /**
+   * Disk cache of verified model files, content-addressed by sha256 (so
+   * bridges and clusters may share it safely); rebuilt from Kafka when empty.
+   */
+  cacheDir: string
+  /** Manifest signing keys the bridge trusts: key id → SPKI PEM of an Ed25519 public key (or a path to one). */
+  signingKeys: Record<string, string>
+  /** Abort criteria for manifests that carry none (rollout.abort wins when present). */
+  abort: { failureRatio: number; minDevices: number }
+  /** Pause a rollout on its own when the abort criteria are met. */
+  autoPause: boolean
+  /** Longest `Prefer: wait=N` a manifest long poll may ask for, in seconds. */
+  maxWaitSec: number
+}
+
+export interface DeliveryConfig {
+  /** A device subscribing to a topic for the first time gets records from this far back. */
+  lookbackMs: number
+  /** Records delivered and not acked per subscription before the device is paused. */
+  maxUnacked: number
+  /** Acked positions are written to Kafka at most this often per device. */
+  positionFlushMs: number
+  /** Default wait of POST /v1/devices/{id}/requests for the reply. */
+  requestTimeoutMs: number
+  /** Replies kept for GET /v1/requests/{id}. */
+  replyKeepMs: number
 }
 
 export interface BridgeConfig {
@@ -59,6 +95,10 @@ export interface BridgeConfig {
   auth: AuthConfig
   limits: LimitsConfig
   exactlyOnce: ExactlyOnceConfig
+  delivery: DeliveryConfig
+  models: ModelsConfig
+  /** Chaos tests only: crash the process (SIGKILL) around the n-th records transaction. Never set in production. */
+  testFaults?: { crashOnTransaction: number; crashAt: 'before-commit' | 'after-commit' }
   /** Milliseconds between Kafka liveness probes that drive /readyz. */
   readinessIntervalMs: number
   /** Grace period for in-flight work on shutdown. */
@@ -67,6 +107,7 @@ export interface BridgeConfig {
 
 export const defaultTopics: TopicNames = {
   records: 'edge.records',
+  replies: 'edge.replies',
   deviceState: 'edge.device-state',
   models: 'edge.models',
   modelChunks: 'edge.model-chunks',
@@ -96,6 +137,21 @@ export const defaultConfig: BridgeConfig = {
     maxTxnRecords: 2000,
     producerIdleMs: 60_000,
     transactionTimeoutMs: 30_000,
+    idempotencyTtlMs: 3_600_000,
+  },
+  models: {
+    cacheDir: join(tmpdir(), 'kafka-edge-bridge-models'),
+    signingKeys: {},
+    abort: { failureRatio: 0.2, minDevices: 10 },
+    autoPause: true,
+    maxWaitSec: 60,
+  },
+  delivery: {
+    lookbackMs: 3_600_000,
+    maxUnacked: 1000,
+    positionFlushMs: 200,
+    requestTimeoutMs: 10_000,
+    replyKeepMs: 600_000,
   },
   readinessIntervalMs: 2000,
   shutdownGraceMs: 10_000,
@@ -145,6 +201,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): BridgeConfigInput {
         .map((file) => readKeyFile(file)),
     }
   }
+  if (env.BRIDGE_MODELS_CACHE_DIR) input.models = { cacheDir: env.BRIDGE_MODELS_CACHE_DIR }
+  if (env.BRIDGE_MODEL_KEYS_FILE) {
+    input.models = { ...input.models, signingKeys: readSigningKeysFile(env.BRIDGE_MODEL_KEYS_FILE) }
+  }
   if (env.KAFKA_BROKERS)
     input.kafka = {
       brokers: env.KAFKA_BROKERS.split(',')
@@ -160,6 +220,49 @@ function readKeyFile(path: string): string {
   } catch (error) {
     throw new ConfigError(`cannot read public key file ${path}: ${(error as Error).message}`)
   }
+}
+
+const isPem = (value: string) => value.includes('-----BEGIN')
+
+/** A JSON file `{ "keyId": "<PEM, or a path to a PEM file relative to this file>" }`. */
+export function readSigningKeysFile(path: string): Record<string, string> {
+  let keys: unknown
+  try {
+    keys = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`cannot read model signing keys file ${path}: ${(error as Error).message}`)
+  }
+  if (!keys || typeof keys !== 'object' || Array.isArray(keys)) {
+    throw new ConfigError(`model signing keys file ${path} must hold an object { keyId: PEM or PEM file }`)
+  }
+  const out: Record<string, string> = {}
+  for (const [keyId, value] of Object.entries(keys)) {
+    out[keyId] = typeof value === 'string' && !isPem(value) ? resolve(dirname(path), value) : String(value)
+  }
+  return out
+}
+
+/** Signing keys as PEM text, each checked to be an Ed25519 public key. */
+function signingKeys(keys: unknown): Record<string, string> {
+  if (!keys || typeof keys !== 'object' || Array.isArray(keys)) {
+    throw new ConfigError('models.signingKeys must be an object { keyId: PEM or path to a PEM file }')
+  }
+  const out: Record<string, string> = {}
+  for (const [keyId, value] of Object.entries(keys)) {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(keyId)) {
+      throw new ConfigError(`models.signingKeys.${keyId}: key ids are 1-64 of A-Z a-z 0-9 . _ - and values strings`)
+    }
+    const pem = isPem(value) ? value : readKeyFile(value)
+    let type: string | undefined
+    try {
+      type = createPublicKey(pem).asymmetricKeyType
+    } catch (error) {
+      throw new ConfigError(`models.signingKeys.${keyId} is not a public key: ${(error as Error).message}`)
+    }
+    if (type !== 'ed25519') throw new ConfigError(`models.signingKeys.${keyId} is ${type}, expected ed25519`)
+    out[keyId] = pem
+  }
+  return out
 }
 
 export function readConfigFile(path: string): BridgeConfigInput {
@@ -188,6 +291,13 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
       auth: { ...config.auth, ...layer.auth },
       limits: { ...config.limits, ...layer.limits },
       exactlyOnce: { ...config.exactlyOnce, ...layer.exactlyOnce },
+      delivery: { ...config.delivery, ...layer.delivery },
+      models: {
+        ...config.models,
+        ...layer.models,
+        abort: { ...config.models.abort, ...layer.models?.abort },
+        signingKeys: { ...config.models.signingKeys, ...layer.models?.signingKeys },
+      },
     } as BridgeConfig
   }
   config.port = port(config.port, 'port')
@@ -201,15 +311,37 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
   positiveInt(config.kafka.partitions, 'kafka.partitions')
   positiveInt(config.readinessIntervalMs, 'readinessIntervalMs')
   for (const [key, value] of Object.entries(config.limits)) positiveInt(value, `limits.${key}`)
+  for (const [key, value] of Object.entries(config.delivery)) positiveInt(value, `delivery.${key}`)
   positiveInt(config.exactlyOnce.maxTxnRecords, 'exactlyOnce.maxTxnRecords')
   positiveInt(config.exactlyOnce.producerIdleMs, 'exactlyOnce.producerIdleMs')
   positiveInt(config.exactlyOnce.transactionTimeoutMs, 'exactlyOnce.transactionTimeoutMs')
+  positiveInt(config.exactlyOnce.idempotencyTtlMs, 'exactlyOnce.idempotencyTtlMs')
+  const { limits } = config
+  if (limits.burst < limits.maxBatchRecords || limits.creditRecords < limits.maxBatchRecords) {
+    throw new ConfigError(
+      'limits.burst and limits.creditRecords must each allow one full batch (limits.maxBatchRecords)',
+    )
+  }
+  if (limits.creditBytes < limits.maxFrameBytes) {
+    throw new ConfigError('limits.creditBytes must allow one full frame (limits.maxFrameBytes)')
+  }
   if (config.limits.maxRecordBytes > config.limits.maxFrameBytes) {
     throw new ConfigError('limits.maxRecordBytes must not exceed limits.maxFrameBytes')
   }
   if (config.auth.hs256Secrets.some((s) => s.length < 32)) {
     throw new ConfigError('auth.hs256Secrets entries must be at least 32 characters (256 bits)')
   }
+  config.models.signingKeys = signingKeys(config.models.signingKeys)
+  if (typeof config.models.cacheDir !== 'string' || config.models.cacheDir === '') {
+    throw new ConfigError('models.cacheDir must be a directory path')
+  }
+  config.models.cacheDir = resolve(config.models.cacheDir)
+  const { failureRatio, minDevices } = config.models.abort
+  if (typeof failureRatio !== 'number' || !(failureRatio > 0 && failureRatio <= 1)) {
+    throw new ConfigError(`models.abort.failureRatio must be in (0, 1], got ${JSON.stringify(failureRatio)}`)
+  }
+  positiveInt(minDevices, 'models.abort.minDevices')
+  positiveInt(config.models.maxWaitSec, 'models.maxWaitSec')
   for (const [key, name] of Object.entries(config.topics)) {
     if (typeof name !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(name)) {
       throw new ConfigError(`topics.${key} "${String(name)}" is not a valid Kafka topic name`)

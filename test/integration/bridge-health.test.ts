@@ -1,20 +1,8 @@
-import { randomUUID } from 'node:crypto'
-import { type Bridge, resolveConfig, startBridge, type TopicNames } from '@kafka-edge/proxy-bridge'
+import { type Bridge, resolveConfig, startBridge } from '@kafka-edge/proxy-bridge'
 import { freePort } from '@kafka-edge/dev-kafka'
 import { afterAll, describe, expect, it } from 'vitest'
+import { isolatedTopics } from '../support/bridge.ts'
 import { brokers, deleteTopics } from '../support/kafka.ts'
-
-function isolatedTopics(): TopicNames {
-  const id = randomUUID().slice(0, 8)
-  return {
-    records: `it-${id}.records`,
-    deviceState: `it-${id}.device-state`,
-    models: `it-${id}.models`,
-    modelChunks: `it-${id}.model-chunks`,
-    fleet: `it-${id}.fleet`,
-    commands: `it-${id}.commands`,
-  }
-}
 
 describe('bridge health and readiness', () => {
   const bridges: Bridge[] = []

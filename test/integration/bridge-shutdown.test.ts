@@ -1,4 +1,4 @@
-import { CloseCodes, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
+import { type AckFrame, CloseCodes, ErrorCodes, type PongFrame } from '@kafka-edge/edge-agent/protocol'
 import { afterAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
 import { DeviceClient, jsonRecords } from '../support/device-client.ts'
@@ -18,7 +18,7 @@ describe('bridge metrics and graceful shutdown', () => {
       client.send({ type: 'produce', records: jsonRecords(1, 7) })
       await client.ackedThrough(7)
       client.send({ type: 'produce', records: jsonRecords(1, 7) })
-      await client.waitFor((f) => f.type === 'ack' && f.ranges.some((r) => r.duplicate === true))
+      await client.waitFor((f): f is AckFrame => f.type === 'ack' && f.ranges.some((r) => r.duplicate === true))
       client.send({ type: 'nonsense' })
       await client.error(ErrorCodes.UNKNOWN_FRAME_TYPE)
 
@@ -43,7 +43,7 @@ describe('bridge metrics and graceful shutdown', () => {
     client.send({ type: 'produce', records: jsonRecords(51, 50) })
     // The pong proves the bridge has read both frames; their commits are still in flight.
     client.send({ type: 'ping', t: 1 })
-    await client.waitFor((f) => f.type === 'pong')
+    await client.waitFor((f): f is PongFrame => f.type === 'pong')
     const closing = bridge.close('maintenance')
     const refused = await DeviceClient.connect(bridge.url, { token: await deviceToken('dev-late') }).catch(
       (e: { status?: number; code?: string }) => e,
@@ -56,7 +56,9 @@ describe('bridge metrics and graceful shutdown', () => {
     expect(closed.reason).toBe(`${ErrorCodes.SHUTTING_DOWN}: maintenance`)
     // Every record received before the shutdown was committed and acked.
     expect(Math.max(...client.acks().map((a) => a.watermark))).toBe(100)
-    const messages = (await readTopic(topics.records, { expect: 100 })).filter((m) => m.key.toString() === 'dev-shutdown')
+    const messages = (await readTopic(topics.records, { expect: 100 })).filter(
+      (m) => m.key.toString() === 'dev-shutdown',
+    )
     expect(messages).toHaveLength(100)
   })
 })

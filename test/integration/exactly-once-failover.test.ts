@@ -29,10 +29,10 @@ async function seqsInKafka(topic: string, deviceId: string, expect: number): Pro
   // Per-device order lives in one partition.
   expect_(new Set(mine.map((m) => m.partition)).size).toBe(1)
   return mine.map((m) => {
-      const parsed = JSON.parse(m.value.toString()) as ReturnType<typeof value>
-      expect_(parsed).toEqual(value(deviceId, parsed.seq))
-      return parsed.seq
-    })
+    const parsed = JSON.parse(m.value.toString()) as ReturnType<typeof value>
+    expect_(parsed).toEqual(value(deviceId, parsed.seq))
+    return parsed.seq
+  })
 }
 const expect_ = expect
 

@@ -15,13 +15,15 @@ describe('WebSocket errors', () => {
   beforeAll(async () => {
     bridge = await startTestBridge(topics, {
       limits: {
-        maxBatchRecords: 50,
+        maxBatchRecords: 40,
         maxFrameBytes: 16 * 1024,
         maxRecordBytes: 1024,
         creditRecords: 40,
+        creditBytes: 64 * 1024,
         ratePerSec: 200,
         burst: 200,
       },
+      auth: { helloTimeoutMs: 1500 },
     })
     await createTopics([{ name: extraTopic }])
   })
@@ -31,7 +33,9 @@ describe('WebSocket errors', () => {
   })
 
   async function connected(deviceId: string, topicsClaim: string[] = []): Promise<DeviceClient> {
-    const client = await DeviceClient.connect(bridge.url, { token: await deviceToken(deviceId, { topics: topicsClaim }) })
+    const client = await DeviceClient.connect(bridge.url, {
+      token: await deviceToken(deviceId, { topics: topicsClaim }),
+    })
     await client.hello()
     return client
   }
@@ -80,7 +84,10 @@ describe('WebSocket errors', () => {
     expect((await client.error(ErrorCodes.BAD_FRAME)).message).toContain('not valid JSON')
     client.send({ type: 'subscribe', topics: ['x'] })
     expect((await client.error(ErrorCodes.UNKNOWN_FRAME_TYPE)).message).toContain('subscribe')
-    const badSeq = await client.sendExpectingError({ type: 'produce', records: [{ seq: 0, value: 1 }] }, ErrorCodes.BAD_FRAME)
+    const badSeq = await client.sendExpectingError(
+      { type: 'produce', records: [{ seq: 0, value: 1 }] },
+      ErrorCodes.BAD_FRAME,
+    )
     expect(badSeq.message).toContain('seq')
     client.send({ type: 'produce', records: [{ seq: 1, value: 'not base64!', encoding: 'base64' }] })
     expect((await client.error(ErrorCodes.VALUE_INVALID)).message).toContain('base64')
@@ -96,12 +103,36 @@ describe('WebSocket errors', () => {
     client.close()
   })
 
+  it('closes a socket that never says hello', async () => {
+    const silent = await DeviceClient.connect(bridge.url, { token: await deviceToken('dev-silent') })
+    expect((await silent.error(ErrorCodes.HELLO_REQUIRED)).message).toContain('hello')
+    expect((await silent.waitClosed()).code).toBe(CloseCodes.POLICY_VIOLATION)
+  })
+
+  it('refuses timestamps Kafka would refuse and writes to the bridge topics, whatever the token says', async () => {
+    const client = await connected('dev-clock', ['*'])
+    const future = Date.now() + 2 * 3600_000
+    const late = await client.sendExpectingError(
+      { type: 'produce', records: [{ seq: 1, value: 1, timestamp: future }] },
+      ErrorCodes.VALUE_INVALID,
+    )
+    expect(late.message).toContain('future')
+    const forged = await client.sendExpectingError(
+      { type: 'produce', records: [{ seq: 1, topic: topics.deviceState, value: { watermark: 1e9 } }] },
+      ErrorCodes.TOPIC_DENIED,
+    )
+    expect(forged.message).toContain(topics.deviceState)
+    client.send({ type: 'produce', records: [{ seq: 1, value: 1, timestamp: Date.now() - 60_000 }] })
+    await client.ackedThrough(1)
+    client.close()
+  })
+
   it('refuses oversized frames, batches and records with their own codes', async () => {
     const client = await connected('dev-big')
     client.send({ type: 'produce', records: [{ seq: 1, value: 'x'.repeat(20 * 1024), encoding: 'text' }] })
     expect((await client.error(ErrorCodes.FRAME_TOO_LARGE)).message).toContain('limits.maxFrameBytes')
-    client.send({ type: 'produce', records: jsonRecords(1, 51) })
-    expect((await client.error(ErrorCodes.BATCH_TOO_LARGE)).message).toContain('51 records')
+    client.send({ type: 'produce', records: jsonRecords(1, 41) })
+    expect((await client.error(ErrorCodes.BATCH_TOO_LARGE)).message).toContain('41 records')
     client.send({ type: 'produce', records: [{ seq: 1, value: 'y'.repeat(2000), encoding: 'text' }] })
     expect((await client.error(ErrorCodes.RECORD_TOO_LARGE)).message).toContain('limits.maxRecordBytes')
     client.send({ type: 'produce', records: jsonRecords(1, 2) })
@@ -116,7 +147,13 @@ describe('WebSocket errors', () => {
     client.send({ type: 'produce', id: 'gap', records: jsonRecords(8, 2) })
     const gap = await client.error(ErrorCodes.SEQ_GAP)
     expect(gap).toMatchObject({ id: 'gap', nextSeq: 6, watermark: 5 })
-    client.send({ type: 'produce', records: [{ seq: 7, value: 1 }, { seq: 6, value: 2 }] })
+    client.send({
+      type: 'produce',
+      records: [
+        { seq: 7, value: 1 },
+        { seq: 6, value: 2 },
+      ],
+    })
     expect((await client.error(ErrorCodes.SEQ_BACKWARDS)).message).toContain('consecutive')
     client.send({ type: 'produce', records: jsonRecords(6, 2) })
     await client.ackedThrough(7)
@@ -138,11 +175,12 @@ describe('WebSocket errors', () => {
   it('applies credits and the rate limit per device without disturbing other devices', async () => {
     const greedy = await connected('dev-greedy')
     const calm = await connected('dev-calm')
-    // 45 unacked records > 40 credits.
-    greedy.send({ type: 'produce', records: jsonRecords(1, 45) })
+    // 30 + 30 unacked records > 40 credits: the first is still being committed when the second arrives.
+    greedy.send({ type: 'produce', records: jsonRecords(1, 30) })
+    greedy.send({ type: 'produce', records: jsonRecords(31, 30) })
     expect((await greedy.error(ErrorCodes.CREDITS_EXCEEDED)).retryable).toBe(true)
-    // 200/s with a burst of 200: the fifth frame of 40 within a second exceeds it.
-    let seq = 1
+    // 200/s with a burst of 200: six frames of 40 within a second exceed it.
+    let seq = 61
     for (let i = 0; i < 6; i++) {
       greedy.send({ type: 'produce', records: jsonRecords(seq, 40) })
       seq += 40
@@ -165,6 +203,9 @@ describe('WebSocket errors', () => {
     await refreshing.waitFor((f) => f.type === 'token-accepted')
     refreshing.send({ type: 'token', token: await deviceToken('someone-else') })
     expect((await refreshing.error(ErrorCodes.TOKEN_DEVICE_MISMATCH)).message).toContain('someone-else')
+    // A refused refresh leaves the token in force: the socket stays.
+    refreshing.send({ type: 'token', token: 'not-a-jwt' })
+    expect((await refreshing.error(ErrorCodes.TOKEN_REFRESH_REFUSED)).message).toContain(ErrorCodes.TOKEN_INVALID)
 
     const closed = await expiring.waitClosed(10_000)
     expect(closed.code).toBe(CloseCodes.TOKEN_EXPIRED)

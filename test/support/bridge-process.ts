@@ -26,7 +26,10 @@ export async function spawnBridge(config: BridgeConfigInput, timeoutMs = 60_000)
   })
   let output = ''
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bridge did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs)
+    const timer = setTimeout(
+      () => reject(new Error(`bridge did not start within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    )
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString()
       const match = /"url":"(http:\/\/[^"]+)".*"msg":"bridge listening"/.exec(output)

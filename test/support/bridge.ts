@@ -21,6 +21,7 @@ export function isolatedTopics(): TopicNames {
     modelChunks: `it-${id}.model-chunks`,
     fleet: `it-${id}.fleet`,
     commands: `it-${id}.commands`,
+    replies: `it-${id}.replies`,
   }
 }
 

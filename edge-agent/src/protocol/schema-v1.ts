@@ -1,3 +1,5 @@
+import { recordsAckSchema, recordsSchema, replySchema, subscribedSchema, subscribeSchema } from './delivery-v1.ts'
+
 // JSON Schemas (draft-07) for every frame of protocol v1. The bridge validates
 // client frames with them; docs/protocol-v1.schema.json is generated from here.
 
@@ -65,6 +67,29 @@ const ping = {
   required: ['type'],
   additionalProperties: false,
   properties: { type: { const: 'ping' }, t: { type: 'number' } },
+} as const
+
+const modelName = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[a-z0-9][a-z0-9._-]*$' } as const
+const modelVersion = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const
+
+const modelStatus = {
+  $id: 'model-status',
+  type: 'object',
+  required: ['type', 'name', 'version', 'state'],
+  additionalProperties: false,
+  properties: {
+    type: { const: 'model-status' },
+    name: modelName,
+    version: modelVersion,
+    state: { enum: ['activated', 'rejected', 'rolled-back'] },
+    reason: { type: 'string', maxLength: 1024 },
+    running: {
+      type: 'object',
+      maxProperties: 64,
+      propertyNames: modelName,
+      additionalProperties: modelVersion,
+    },
+  },
 } as const
 
 const limits = {
@@ -156,10 +181,41 @@ const tokenAccepted = {
   properties: { type: { const: 'token-accepted' }, tokenExpiresAt: { type: 'integer' } },
 } as const
 
+const model = {
+  $id: 'model',
+  type: 'object',
+  required: ['type', 'name', 'version', 'manifestUrl', 'etag'],
+  properties: {
+    type: { const: 'model' },
+    name: { type: 'string' },
+    version: { type: 'integer', minimum: 1 },
+    manifestUrl: { type: 'string' },
+    etag: { type: 'string' },
+  },
+} as const
+
 /** Client → bridge frames by type. */
-export const clientFrameSchemaV1 = { hello, produce, token, ping } as const
+export const clientFrameSchemaV1 = {
+  hello,
+  produce,
+  token,
+  ping,
+  'model-status': modelStatus,
+  subscribe: subscribeSchema,
+  'records-ack': recordsAckSchema,
+  reply: replySchema,
+} as const
 /** Bridge → client frames by type. */
-export const serverFrameSchemaV1 = { welcome, ack, error, pong, 'token-accepted': tokenAccepted } as const
+export const serverFrameSchemaV1 = {
+  welcome,
+  ack,
+  error,
+  pong,
+  'token-accepted': tokenAccepted,
+  model,
+  subscribed: subscribedSchema,
+  records: recordsSchema,
+} as const
 
 /** The whole protocol as one document: docs/protocol-v1.schema.json. */
 export const frameSchemasV1 = {

@@ -2,6 +2,8 @@
 // Frame types shared by the agent and the bridge; docs/protocol.md explains them.
 // A new protocol version is a new file beside this one, not a branch in a handler.
 
+import type { RecordsAckFrame, RecordsFrame, ReplyFrame, SubscribedFrame, SubscribeFrame } from './delivery-v1.ts'
+
 export const SUBPROTOCOL_V1 = 'kafka-edge.v1'
 
 /** Error codes a client can receive, in error frames, close reasons and REST bodies. */
@@ -20,6 +22,7 @@ export const ErrorCodes = {
   TOKEN_INVALID: 'E_TOKEN_INVALID',
   TOKEN_EXPIRED: 'E_TOKEN_EXPIRED',
   TOKEN_DEVICE_MISMATCH: 'E_TOKEN_DEVICE_MISMATCH',
+  TOKEN_REFRESH_REFUSED: 'E_TOKEN_REFRESH_REFUSED',
   HELLO_REQUIRED: 'E_HELLO_REQUIRED',
   CREDITS_EXCEEDED: 'E_CREDITS_EXCEEDED',
   RATE_LIMITED: 'E_RATE_LIMITED',
@@ -28,6 +31,26 @@ export const ErrorCodes = {
   SUBPROTOCOL: 'E_SUBPROTOCOL',
   SHUTTING_DOWN: 'E_SHUTTING_DOWN',
   INTERNAL: 'E_INTERNAL',
+  // Request/reply over HTTP (docs/protocol.md §16).
+  FORBIDDEN: 'E_FORBIDDEN',
+  REQUEST_TIMEOUT: 'E_REQUEST_TIMEOUT',
+  REQUEST_UNKNOWN: 'E_REQUEST_UNKNOWN',
+  // REST only (docs/rest.md).
+  BAD_REQUEST: 'E_BAD_REQUEST',
+  BODY_TOO_LARGE: 'E_BODY_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'E_UNSUPPORTED_MEDIA_TYPE',
+  CLUSTER_UNKNOWN: 'E_CLUSTER_UNKNOWN',
+  IDEMPOTENCY_KEY_REUSED: 'E_IDEMPOTENCY_KEY_REUSED',
+  // Model distribution (docs/models.md).
+  MODEL_UNKNOWN: 'E_MODEL_UNKNOWN',
+  MODEL_VERSION_NOT_NEWER: 'E_MODEL_VERSION_NOT_NEWER',
+  MODEL_MANIFEST_INVALID: 'E_MODEL_MANIFEST_INVALID',
+  SIGNATURE_INVALID: 'E_SIGNATURE_INVALID',
+  SIGNING_KEY_UNKNOWN: 'E_SIGNING_KEY_UNKNOWN',
+  MODEL_FILE_MISSING: 'E_MODEL_FILE_MISSING',
+  MODEL_FILE_UNVERIFIED: 'E_MODEL_FILE_UNVERIFIED',
+  PATH_INVALID: 'E_PATH_INVALID',
+  RANGE_NOT_SATISFIABLE: 'E_RANGE_NOT_SATISFIABLE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -89,7 +112,33 @@ export interface PingFrame {
   t?: number
 }
 
-export type ClientFrame = HelloFrame | ProduceFrame | TokenFrame | PingFrame
+/** What became of a model version on the device (docs/models.md, fleet events). */
+export type ModelStatusState = 'activated' | 'rejected' | 'rolled-back'
+
+/**
+ * A device reports what it did with a model version: activated it, rejected
+ * it (signature, sha256, version, golden vectors; `reason` says which), or
+ * rolled it back after probation. `running` lists every model it now runs.
+ * The bridge writes it to edge.fleet; nothing is sent back unless it is invalid.
+ */
+export interface ModelStatusFrame {
+  type: 'model-status'
+  name: string
+  version: number
+  state: ModelStatusState
+  reason?: string
+  running?: Record<string, number>
+}
+
+export type ClientFrame =
+  | HelloFrame
+  | ProduceFrame
+  | TokenFrame
+  | PingFrame
+  | ModelStatusFrame
+  | SubscribeFrame
+  | RecordsAckFrame
+  | ReplyFrame
 
 export interface SessionLimits {
   maxBatchRecords: number
@@ -161,7 +210,29 @@ export interface TokenAcceptedFrame {
   tokenExpiresAt: number
 }
 
-export type ServerFrame = WelcomeFrame | AckFrame | ErrorFrame | PongFrame | TokenAcceptedFrame
+/**
+ * The version of a model this device should run changed (a publish, a
+ * promotion, an abort), or the session just started. The bytes never travel
+ * in the socket: fetch `manifestUrl` (relative to the bridge's HTTP base URL)
+ * with If-None-Match: etag, then the files it lists.
+ */
+export interface ModelFrame {
+  type: 'model'
+  name: string
+  version: number
+  manifestUrl: string
+  etag: string
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | AckFrame
+  | ErrorFrame
+  | PongFrame
+  | TokenAcceptedFrame
+  | ModelFrame
+  | SubscribedFrame
+  | RecordsFrame
 
 /**
  * Binary produce frame: [uint32 big-endian header length][header: UTF-8 JSON ProduceFrame][payload].

@@ -26,14 +26,15 @@ function stringArray(value: unknown): string[] | undefined {
  * public keys. Claims: sub (device id), groups, topics, exp (required).
  */
 export class TokenVerifier {
-  readonly #keys: { alg: 'HS256' | 'EdDSA'; key: KeyObject }[]
+  readonly #keys: { algorithms: string[]; key: KeyObject }[]
   readonly #config: AuthConfig
 
   constructor(config: AuthConfig) {
     this.#config = config
     this.#keys = [
-      ...config.hs256Secrets.map((s) => ({ alg: 'HS256' as const, key: createSecretKey(Buffer.from(s, 'utf8')) })),
-      ...config.eddsaPublicKeys.map((pem) => ({ alg: 'EdDSA' as const, key: createPublicKey(pem) })),
+      ...config.hs256Secrets.map((s) => ({ algorithms: ['HS256'], key: createSecretKey(Buffer.from(s, 'utf8')) })),
+      // "EdDSA" (RFC 8037) and "Ed25519" (RFC 9864) name the same signatures.
+      ...config.eddsaPublicKeys.map((pem) => ({ algorithms: ['EdDSA', 'Ed25519'], key: createPublicKey(pem) })),
     ]
   }
 
@@ -44,10 +45,10 @@ export class TokenVerifier {
   async verify(token: string): Promise<DeviceIdentity> {
     let payload: JWTPayload | undefined
     let expired = false
-    for (const { alg, key } of this.#keys) {
+    for (const { algorithms, key } of this.#keys) {
       try {
         const result = await jwtVerify(token, key, {
-          algorithms: [alg],
+          algorithms,
           clockTolerance: this.#config.clockToleranceSec,
           requiredClaims: ['exp', 'sub'],
           ...(this.#config.issuer ? { issuer: this.#config.issuer } : {}),

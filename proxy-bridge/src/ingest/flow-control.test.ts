@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DeviceIdentity } from '../auth/tokens.ts'
+import { defaultTopics } from '../config.ts'
 import { mayProduce } from './acl.ts'
 import { Credits, RateLimiter } from './flow-control.ts'
 
@@ -27,11 +28,16 @@ describe('Credits', () => {
 
 describe('topic ACL', () => {
   const identity: DeviceIdentity = { deviceId: 'd', groups: [], topics: ['alerts', 'telemetry.*'], expiresAt: 0 }
-  it('allows the records topic, exact names and prefixes, nothing else', () => {
-    expect(mayProduce(identity, 'edge.records', 'edge.records')).toBe(true)
-    expect(mayProduce(identity, 'alerts', 'edge.records')).toBe(true)
-    expect(mayProduce(identity, 'telemetry.vibration', 'edge.records')).toBe(true)
-    expect(mayProduce(identity, 'alerts2', 'edge.records')).toBe(false)
-    expect(mayProduce(identity, 'telemetry', 'edge.records')).toBe(false)
+  it('allows the records topic, exact names and prefixes, never the bridge topics', () => {
+    expect(mayProduce(identity, 'edge.records', defaultTopics)).toBe(true)
+    expect(mayProduce(identity, 'alerts', defaultTopics)).toBe(true)
+    expect(mayProduce(identity, 'telemetry.vibration', defaultTopics)).toBe(true)
+    expect(mayProduce(identity, 'alerts2', defaultTopics)).toBe(false)
+    expect(mayProduce(identity, 'telemetry', defaultTopics)).toBe(false)
+    const everything: DeviceIdentity = { ...identity, topics: ['*', 'edge.*'] }
+    expect(mayProduce(everything, 'anything', defaultTopics)).toBe(true)
+    for (const internal of ['edge.device-state', 'edge.models', 'edge.model-chunks', 'edge.fleet', 'edge.commands']) {
+      expect(mayProduce(everything, internal, defaultTopics)).toBe(false)
+    }
   })
 })

@@ -1,5 +1,6 @@
 import { ErrorCodes, type ProduceRecord } from '@kafka-edge/edge-agent/protocol'
 import type { DeviceIdentity } from '../auth/tokens.ts'
+import type { TopicNames } from '../config.ts'
 import { BridgeError } from '../errors.ts'
 import type { EncodedRecord } from '../kafka/device-writer.ts'
 import type { TopicCatalog } from '../kafka/topic-catalog.ts'
@@ -7,7 +8,7 @@ import { mayProduce } from './acl.ts'
 
 export interface DecodeContext {
   identity: DeviceIdentity
-  recordsTopic: string
+  topics: TopicNames
   maxRecordBytes: number
   catalog: TopicCatalog
   /** Payload of a binary frame, sliced in record order by records with encoding "binary". */
@@ -15,6 +16,7 @@ export interface DecodeContext {
   receivedAt: number
 }
 
+const maxFutureMs = 55 * 60 * 1000
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
 
 function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at: number }): Buffer {
@@ -64,9 +66,9 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
       )
     }
     previous = record.seq
-    const topic = record.topic ?? context.recordsTopic
+    const topic = record.topic ?? context.topics.records
     if (!checkedTopics.has(topic)) {
-      if (!mayProduce(context.identity, topic, context.recordsTopic)) {
+      if (!mayProduce(context.identity, topic, context.topics)) {
         throw new BridgeError(
           ErrorCodes.TOPIC_DENIED,
           `topic "${topic}" is not in this device's token (claim "topics")`,
@@ -94,6 +96,10 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
         ErrorCodes.RECORD_TOO_LARGE,
         `record seq ${record.seq} is ${size} bytes; the limit is ${context.maxRecordBytes} (limits.maxRecordBytes)`,
       )
+    }
+    // Kafka refuses records stamped more than an hour ahead (message.timestamp.after.max.ms).
+    if (record.timestamp !== undefined && record.timestamp > context.receivedAt + maxFutureMs) {
+      throw invalid(record, `timestamp ${record.timestamp} is more than 55 minutes in the future; check the device clock`)
     }
     out.push({ seq: record.seq, topic, value, headers, timestamp: BigInt(record.timestamp ?? context.receivedAt) })
   }

@@ -14,6 +14,22 @@ export interface WatermarkValue {
   at: number
 }
 
+/**
+ * Key `<deviceId>#idem#<keyHash>#<first>`: what a REST request with an
+ * Idempotency-Key wrote, committed in the same transaction as its records.
+ * `reports[i]` is [partition, offset, timestamp ms] of the request's record
+ * number `first + i`; a retry answers from it instead of writing again.
+ */
+export interface IdempotencyValue {
+  v: 1
+  deviceId: string
+  idem: string
+  topic: string
+  first: number
+  reports: [number, number, number][]
+  at: number
+}
+
 export interface ClaimValue {
   v: 1
   deviceId: string
@@ -23,6 +39,32 @@ export interface ClaimValue {
 }
 
 const claimSuffix = '#claim'
+const idempotencyInfix = '#idem#'
+const virtualSeparator = '~'
+
+/**
+ * A virtual device is a separate seq space (and transactional id) of a real
+ * device, e.g. `dev-1~rest` for its REST requests. Device ids cannot contain
+ * `~`, so it never collides with a real device; its records are keyed by the
+ * real device id.
+ */
+export function virtualDeviceId(deviceId: string, space: string): string {
+  return `${deviceId}${virtualSeparator}${space}`
+}
+
+/** The real device a (possibly virtual) device id belongs to: the key of its records. */
+export function recordKeyOf(deviceId: string): string {
+  const at = deviceId.indexOf(virtualSeparator)
+  return at < 0 ? deviceId : deviceId.slice(0, at)
+}
+
+export function idempotencyStateKey(deviceId: string, keyHash: string, first: number): string {
+  return `${deviceId}${idempotencyInfix}${keyHash}#${first}`
+}
+
+export function isIdempotencyStateKey(key: string): boolean {
+  return key.includes(idempotencyInfix)
+}
 
 export function claimKey(deviceId: string): string {
   return `${deviceId}${claimSuffix}`
@@ -37,14 +79,16 @@ export function partitionOf(key: string, partitions: number): number {
   return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions
 }
 
-export function encodeState(value: WatermarkValue | ClaimValue): Buffer {
+export type StateValue = WatermarkValue | ClaimValue | IdempotencyValue
+
+export function encodeState(value: StateValue): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8')
 }
 
-export function decodeState(buffer: Buffer | undefined): WatermarkValue | ClaimValue | undefined {
+export function decodeState(buffer: Buffer | undefined): StateValue | undefined {
   if (!buffer || buffer.length === 0) return undefined
   try {
-    const value = JSON.parse(buffer.toString('utf8')) as WatermarkValue | ClaimValue
+    const value = JSON.parse(buffer.toString('utf8')) as StateValue
     return value && value.v === 1 && typeof value.deviceId === 'string' ? value : undefined
   } catch {
     return undefined

@@ -258,9 +258,9 @@ export class DeviceWriter {
     const tx = await this.#producer.beginTransaction()
     let ranges: AckRange[]
     try {
-      const // Java's partitioner (positive murmur2; the client applies the modulo once
+      // Java's partitioner (positive murmur2; the client applies the modulo once
       // it has metadata), so every Kafka client agrees where a device's records live.
-      result = await tx.send({ messages, partitioner: compatibilityPartitioner })
+      const result = await tx.send({ messages, partitioner: compatibilityPartitioner })
       ranges = ackRanges(records, key, result.offsets ?? [])
       const receipts = this.#receipts(batch, ranges)
       if (receipts.length > 0) await tx.send({ messages: receipts })

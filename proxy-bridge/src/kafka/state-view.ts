@@ -1,14 +1,18 @@
-import { randomUUID } from 'node:crypto'
-import {
-  Consumer,
-  FetchIsolationLevels,
-  type Message,
-  MessagesStreamModes,
-  type MessagesStream,
-} from '@platformatic/kafka'
-import { decodeState, isClaimKey } from './device-state.ts'
+import { decodeState, type IdempotencyValue, isClaimKey, isIdempotencyStateKey } from './device-state.ts'
+import { LogReader, type LogRecord } from './log-reader.ts'
+import { PartitionTail } from './partition-tail.ts'
 
-type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
+/** [partition, offset, timestamp ms] of one record a REST request wrote. */
+export type StoredReport = [number, number, number]
+
+/** What the bridges remember of one Idempotency-Key of one (virtual) device. */
+export interface IdempotencyEntry {
+  topic: string
+  /** Newest write under this key, ms since the epoch: the entry expires `idempotencyTtlMs` after it. */
+  at: number
+  /** By record number within the request. */
+  reports: Map<number, StoredReport>
+}
 
 /**
  * Every bridge reads the whole compacted device-state topic (read_committed)
@@ -18,23 +22,23 @@ type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
  */
 export class DeviceStateView {
   readonly #watermarks = new Map<string, number>()
+  /** `<deviceId>#sub#<topic>` → partition → next offset to deliver. */
+  readonly #positions = new Map<string, Record<string, number>>()
   readonly #claimWaiters = new Map<string, () => void>()
-  readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
+  readonly #idempotency = new Map<string, IdempotencyEntry>()
+  readonly #idempotencyTtlMs: number
+  readonly #pruneTimer: NodeJS.Timeout
+  readonly #reader: LogReader
   readonly #topic: string
-  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  #tail: PartitionTail | undefined
 
-  constructor(brokers: string[], clientId: string, topic: string) {
+  constructor(brokers: string[], clientId: string, topic: string, idempotencyTtlMs = 3_600_000) {
     this.#topic = topic
-    // A group of its own per bridge process: every instance must see every partition.
-    this.#consumer = new Consumer({
-      clientId: `${clientId}-state`,
-      groupId: `${clientId}-state-${randomUUID()}`,
-      bootstrapBrokers: brokers,
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      maxWaitTime: 50,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-    })
+    this.#idempotencyTtlMs = idempotencyTtlMs
+    this.#pruneTimer = setInterval(() => this.#pruneIdempotency(), Math.min(idempotencyTtlMs, 60_000))
+    this.#pruneTimer.unref()
+    // No consumer group: every instance reads every partition, from the start.
+    this.#reader = new LogReader(brokers, `${clientId}-state`)
   }
 
   get devices(): number {
@@ -42,25 +46,30 @@ export class DeviceStateView {
   }
 
   async start(): Promise<void> {
-    const stream = await this.#consumer.consume({
-      topics: [this.#topic],
-      mode: MessagesStreamModes.EARLIEST,
-      autocommit: false,
+    const partitions = await this.#reader.partitions(this.#topic)
+    const from = new Map(Array.from({ length: partitions }, (_, p) => [p, 0n] as const))
+    this.#tail = new PartitionTail(this.#reader, this.#topic, from, (records) => {
+      for (const record of records) this.#apply(record)
     })
-    this.#stream = stream
-    stream.on('data', (message: RawMessage) => this.#apply(message))
-    stream.on('error', () => {
-      // The stream retries on its own; readiness reports a broken Kafka connection.
-    })
+    this.#tail.start()
   }
 
-  #apply(message: RawMessage): void {
+  #apply(message: LogRecord): void {
     const key = message.key?.toString('utf8')
     if (!key) return
-    const value = decodeState(message.value)
+    const value = decodeState(message.value ?? undefined)
     if (!value) return
     if (isClaimKey(key)) {
       if ('claim' in value) this.#claimWaiters.get(value.claim)?.()
+      return
+    }
+    const positions = (value as { positions?: unknown }).positions
+    if (key.includes('#sub#') && positions && typeof positions === 'object') {
+      this.#positions.set(key, positions as Record<string, number>)
+      return
+    }
+    if ('reports' in value) {
+      if (isIdempotencyStateKey(key)) this.rememberIdempotency(value)
       return
     }
     if ('watermark' in value) {
@@ -70,9 +79,52 @@ export class DeviceStateView {
     }
   }
 
+  /** Resolves once everything committed to the topic before the call has been applied (or after timeoutMs). */
+  async caughtUp(timeoutMs = 5000): Promise<void> {
+    const ends = await this.#reader.endOffsets(this.#topic)
+    const until = Date.now() + timeoutMs
+    while (Date.now() < until) {
+      const tail = this.#tail
+      if (tail && ends.every((end, p) => (tail.positions.get(p) ?? 0n) >= end)) return
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  /** A device's stored delivery positions for a topic (partition → next offset), if any. */
+  positions(key: string): Record<string, number> | undefined {
+    return this.#positions.get(key)
+  }
+
   /** Highest committed sequence number seen for the device; 0 when none. May lag Kafka by a fetch. */
   watermark(deviceId: string): number {
     return this.#watermarks.get(deviceId) ?? 0
+  }
+
+  /**
+   * Reports of an Idempotency-Key of a (virtual) device, unless expired. Exact
+   * once this bridge claimed the device: the claim was read back after them.
+   */
+  idempotency(deviceId: string, keyHash: string): IdempotencyEntry | undefined {
+    const entry = this.#idempotency.get(`${deviceId}#${keyHash}`)
+    return entry && Date.now() - entry.at < this.#idempotencyTtlMs ? entry : undefined
+  }
+
+  /** Indexes an idempotency record: read from the topic, or just committed by this bridge. */
+  rememberIdempotency(value: IdempotencyValue): void {
+    if (Date.now() - value.at >= this.#idempotencyTtlMs || !Array.isArray(value.reports)) return
+    const id = `${value.deviceId}#${value.idem}`
+    let entry = this.#idempotency.get(id)
+    if (!entry) {
+      entry = { topic: value.topic, at: value.at, reports: new Map() }
+      this.#idempotency.set(id, entry)
+    }
+    entry.at = Math.max(entry.at, value.at)
+    for (const [i, report] of value.reports.entries()) entry.reports.set(value.first + i, report)
+  }
+
+  #pruneIdempotency(): void {
+    const oldest = Date.now() - this.#idempotencyTtlMs
+    for (const [id, entry] of this.#idempotency) if (entry.at <= oldest) this.#idempotency.delete(id)
   }
 
   /**
@@ -94,8 +146,8 @@ export class DeviceStateView {
   }
 
   async close(): Promise<void> {
-    const stream = this.#stream
-    if (stream) await new Promise<void>((resolve) => stream.close(() => resolve()))
-    await new Promise<void>((resolve) => this.#consumer.close(true, () => resolve()))
+    clearInterval(this.#pruneTimer)
+    await this.#tail?.stop()
+    await this.#reader.close()
   }
 }

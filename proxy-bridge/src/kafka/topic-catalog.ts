@@ -1,4 +1,12 @@
+import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { Admin } from '@platformatic/kafka'
+import { BridgeError } from '../errors.ts'
+
+function errorDetail(error: unknown): unknown {
+  if (!(error instanceof Error)) return String(error)
+  const nested = (error as Error & { errors?: unknown[] }).errors
+  return { message: error.message, nested: nested?.map((e) => (e instanceof Error ? { ...e, message: e.message } : e)) }
+}
 
 /**
  * Which topics exist, so a record for an unknown topic is refused with a clear
@@ -29,8 +37,14 @@ export class TopicCatalog {
         this.#missingAt.delete(topic)
         return true
       }
-    } catch {
-      // UNKNOWN_TOPIC_OR_PARTITION, or Kafka unreachable: refuse for now.
+    } catch (error) {
+      // Only Kafka saying "no such topic" means missing; anything else is an outage.
+      if (!/UNKNOWN_TOPIC|Unknown topic|does not host this topic/i.test(JSON.stringify(errorDetail(error)))) {
+        throw new BridgeError(ErrorCodes.KAFKA_UNAVAILABLE, `cannot check topic "${topic}" in Kafka; retry later`, {
+          retryable: true,
+          retryAfterMs: 1000,
+        })
+      }
     }
     // Bounded: device-chosen names must not grow this without limit.
     if (this.#missingAt.size > 10_000) this.#missingAt.clear()

@@ -15,6 +15,7 @@ export function topicPlan(topics: TopicNames): TopicPlan[] {
     { name: topics.modelChunks, cleanupPolicy: 'compact' },
     { name: topics.fleet, cleanupPolicy: 'delete' },
     { name: topics.commands, cleanupPolicy: 'delete' },
+    { name: topics.replies, cleanupPolicy: 'delete' },
   ]
 }
 

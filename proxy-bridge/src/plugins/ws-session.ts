@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { CloseCodes, ErrorCodes, SUBPROTOCOL_V1 } from '@kafka-edge/edge-agent/protocol'
 import type { FastifyInstance } from 'fastify'
@@ -15,7 +15,7 @@ function refuseUpgrade(socket: Duplex, error: BridgeError): void {
   const body = JSON.stringify({ error_code: httpStatusOf[error.code], code: error.code, message: error.message })
   const status = httpStatusOf[error.code]
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json\r\nConnection: close\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   )
@@ -25,6 +25,8 @@ export interface WsSessions {
   sessions: SessionRegistry
   /** Sockets that have not said hello yet are not in `sessions`; this counts all. */
   sockets(): number
+  /** Waits (at most graceMs) until frames already received are handled and their acks sent. */
+  settle(graceMs: number): Promise<void>
   close(reason: string): void
 }
 
@@ -135,6 +137,16 @@ export function wsSessionRoutes(
   return {
     sessions,
     sockets: () => all.size,
+    async settle(graceMs: number) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.all([...all].map((s) => s.settled())),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, graceMs)
+        }),
+      ])
+      clearTimeout(timer)
+    },
     close(reason: string) {
       clearInterval(heartbeat)
       for (const session of all) session.close(CloseCodes.GOING_AWAY, ErrorCodes.SHUTTING_DOWN, reason)

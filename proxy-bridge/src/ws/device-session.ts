@@ -4,8 +4,12 @@ import {
   CloseCodes,
   ErrorCodes,
   type HelloFrame,
+  type ModelStatusFrame,
   type ProduceFrame,
   type ServerFrame,
+  type RecordsAckFrame,
+  type ReplyFrame,
+  type SubscribeFrame,
   type TokenFrame,
 } from '@kafka-edge/edge-agent/protocol'
 import type { WebSocket } from 'ws'
@@ -15,6 +19,8 @@ import type { IngestContext } from '../ingest/context.ts'
 import { Credits, RateLimiter } from '../ingest/flow-control.ts'
 import { decodeRecords } from '../ingest/records.ts'
 import type { DeviceWriter } from '../kafka/device-writer.ts'
+import type { DeliveryService } from '../subscriptions/delivery-service.ts'
+import type { DeviceSubscription } from '../subscriptions/device-subscription.ts'
 import { encodeServerFrame, parseClientFrame } from './frames.ts'
 
 /** Sessions of this bridge by device: a device has at most one. */
@@ -52,6 +58,7 @@ export class DeviceSession {
   readonly #rate: RateLimiter
   #tokenTimer: NodeJS.Timeout | undefined
   #helloTimer: NodeJS.Timeout | undefined
+  readonly #subscriptions = new Map<string, DeviceSubscription>()
 
   constructor(ws: WebSocket, ctx: IngestContext, sessions: SessionRegistry, identity: DeviceIdentity | undefined) {
     this.#ws = ws
@@ -61,10 +68,10 @@ export class DeviceSession {
     const { limits } = ctx.config
     this.#credits = new Credits(limits.creditRecords, limits.creditBytes)
     this.#rate = new RateLimiter(limits.ratePerSec, limits.burst)
-    this.#helloTimer = setTimeout(
-      () => this.#fail(new BridgeError(ErrorCodes.HELLO_REQUIRED, 'no hello frame arrived in time; send hello first')),
-      ctx.config.auth.helloTimeoutMs,
-    )
+    this.#helloTimer = setTimeout(() => {
+      this.#sendError(new BridgeError(ErrorCodes.HELLO_REQUIRED, 'no hello frame arrived in time; send hello first'))
+      this.close(CloseCodes.POLICY_VIOLATION, ErrorCodes.HELLO_REQUIRED, 'no hello in time')
+    }, ctx.config.auth.helloTimeoutMs)
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary))
     ws.on('pong', () => {
       this.alive = true
@@ -77,12 +84,17 @@ export class DeviceSession {
     return this.#identity?.deviceId
   }
 
+  /** The groups of the device's token (model rollouts target them). */
+  get groups(): readonly string[] {
+    return this.#identity?.groups ?? []
+  }
+
   #onMessage(data: Buffer, isBinary: boolean): void {
     this.alive = true
     const { metrics, config } = this.#ctx
     metrics.bytesReceived.inc({ transport: 'ws' }, data.length)
     if (data.length > config.limits.maxFrameBytes) {
-      this.#sendError(
+      this.#enqueueError(
         new BridgeError(
           ErrorCodes.FRAME_TOO_LARGE,
           `frame is ${data.length} bytes; the limit is ${config.limits.maxFrameBytes} (limits.maxFrameBytes): send smaller batches`,
@@ -90,11 +102,11 @@ export class DeviceSession {
       )
       return
     }
-    let parsed
+    let parsed: ReturnType<typeof parseClientFrame>
     try {
       parsed = parseClientFrame(data, isBinary)
     } catch (error) {
-      this.#sendError(error)
+      this.#enqueueError(error)
       return
     }
     const { frame, binary } = parsed
@@ -105,17 +117,84 @@ export class DeviceSession {
       case 'hello':
         this.#enqueue(() => this.#hello(frame))
         return
+      case 'subscribe':
+        this.#enqueue(() => this.#subscribe(frame))
+        return
+      case 'records-ack':
+        this.#enqueue(async () => this.#recordsAck(frame))
+        return
+      case 'reply':
+        this.#enqueue(() => this.#reply(frame))
+        return
+      case 'model-status':
+        this.#enqueue(() => this.#modelStatus(frame))
+        return
       case 'token':
         this.#enqueue(() => this.#refresh(frame))
         return
-      case 'produce':
-        this.#enqueue(() => this.#produce(frame, binary, data.length), frame.id)
+      case 'produce': {
+        // Admission happens on arrival, so frames waiting in the queue count
+        // against the device's credits too: nothing here grows without bound.
+        let release: () => void
+        try {
+          release = this.#admit(frame, data.length)
+        } catch (error) {
+          this.#enqueueError(error, frame.id)
+          return
+        }
+        this.#enqueue(() => this.#produce(frame, binary, release), frame.id, release)
         return
+      }
     }
   }
 
-  #enqueue(step: () => Promise<void>, frameId?: string): void {
-    this.#chain = this.#chain.then(step).catch((error: unknown) => this.#sendError(error, frameId))
+  #enqueue(step: () => Promise<void>, frameId?: string, onError?: () => void): void {
+    this.#chain = this.#chain.then(step).catch((error: unknown) => {
+      onError?.()
+      this.#sendError(error, frameId)
+    })
+  }
+
+  /** Sends an error in order with the answers to frames received before it. */
+  #enqueueError(error: unknown, frameId?: string): void {
+    this.#enqueue(() => Promise.reject(error), frameId)
+  }
+
+  /** Checks batch size, rate and credits; returns the function that gives the credits back. */
+  #admit(frame: ProduceFrame, size: number): () => void {
+    const { config, metrics } = this.#ctx
+    const count = frame.records.length
+    metrics.recordsReceived.inc({ transport: 'ws' }, count)
+    if (this.#ctx.isDraining()) {
+      throw new BridgeError(ErrorCodes.SHUTTING_DOWN, 'the bridge is shutting down; resend after reconnecting', {
+        retryable: true,
+      })
+    }
+    if (count > config.limits.maxBatchRecords) {
+      throw new BridgeError(
+        ErrorCodes.BATCH_TOO_LARGE,
+        `batch has ${count} records; the limit is ${config.limits.maxBatchRecords} (welcome.limits.maxBatchRecords)`,
+      )
+    }
+    const rate = this.#rate.take(count)
+    if (!rate.ok) {
+      throw new BridgeError(ErrorCodes.RATE_LIMITED, `over ${config.limits.ratePerSec} records/s; slow down`, {
+        retryable: true,
+        retryAfterMs: rate.retryAfterMs,
+      })
+    }
+    if (!this.#credits.tryTake(count, size)) {
+      throw new BridgeError(
+        ErrorCodes.CREDITS_EXCEEDED,
+        `more than ${config.limits.creditRecords} records or ${config.limits.creditBytes} bytes unacked; wait for acks before sending more`,
+        { retryable: true },
+      )
+    }
+    let released = false
+    return () => {
+      if (!released) this.#credits.give(count, size)
+      released = true
+    }
   }
 
   async #hello(frame: HelloFrame): Promise<void> {
@@ -143,7 +222,10 @@ export class DeviceSession {
     // in-flight writes settle; otherwise the state view's may lag, which only
     // causes resends that are then acked as duplicates.
     const writer = this.#ctx.writers.peek(deviceId)
-    if (writer) await writer.idle()
+    if (writer) {
+      await writer.ready().catch(() => {})
+      await writer.idle()
+    }
     const watermark = writer && !writer.failure ? writer.committed : this.#ctx.view.watermark(deviceId)
     if (this.#closed) return
     this.#welcomed = true
@@ -167,10 +249,69 @@ export class DeviceSession {
       },
       tokenExpiresAt: this.#identity.expiresAt,
     })
+    this.#ctx.models?.welcomed(this)
+  }
+
+  async #modelStatus(frame: ModelStatusFrame): Promise<void> {
+    if (!this.#welcomed || !this.#identity) {
+      throw new BridgeError(ErrorCodes.HELLO_REQUIRED, 'send hello and wait for welcome before model-status')
+    }
+    const models = this.#ctx.models
+    if (!models) throw new BridgeError(ErrorCodes.MODEL_UNKNOWN, 'this bridge does not distribute models')
+    await models.status(this.#identity, frame)
+  }
+
+  #delivery(): DeliveryService {
+    if (!this.#welcomed || !this.#identity) {
+      throw new BridgeError(ErrorCodes.HELLO_REQUIRED, 'send hello and wait for welcome first')
+    }
+    return this.#ctx.delivery
+  }
+
+  async #subscribe(frame: SubscribeFrame): Promise<void> {
+    const delivery = this.#delivery()
+    const identity = this.#identity as DeviceIdentity
+    const topics = frame.topics.filter((t) => !this.#subscriptions.has(t))
+    const subscriptions = await delivery.subscribe(identity, topics, (records) =>
+      this.send({ type: 'records', records }),
+    )
+    if (this.#closed) {
+      for (const subscription of subscriptions) subscription.close()
+      return
+    }
+    for (const [i, topic] of topics.entries()) this.#subscriptions.set(topic, subscriptions[i] as DeviceSubscription)
+    this.send({ type: 'subscribed', topics: [...this.#subscriptions.keys()] })
+  }
+
+  #recordsAck(frame: RecordsAckFrame): void {
+    const delivery = this.#delivery()
+    const deviceId = (this.#identity as DeviceIdentity).deviceId
+    for (const { topic, partition, offset } of frame.positions) {
+      const next = this.#subscriptions.get(topic)?.ack(partition, BigInt(offset))
+      if (next !== undefined) delivery.storePosition(deviceId, topic, partition, next)
+    }
+  }
+
+  async #reply(frame: ReplyFrame): Promise<void> {
+    await this.#delivery().reply((this.#identity as DeviceIdentity).deviceId, frame)
   }
 
   async #refresh(frame: TokenFrame): Promise<void> {
-    const identity = await this.#ctx.verifier.verify(frame.token)
+    if (!this.#welcomed) throw new BridgeError(ErrorCodes.HELLO_REQUIRED, 'send hello before refreshing the token')
+    let identity: DeviceIdentity
+    try {
+      identity = await this.#ctx.verifier.verify(frame.token)
+    } catch (error) {
+      // The token in force stays valid: report, do not close.
+      const refused = error as BridgeError
+      this.#sendError(
+        new BridgeError(
+          ErrorCodes.TOKEN_REFRESH_REFUSED,
+          `refreshed token refused (${refused.code}): ${refused.message}`,
+        ),
+      )
+      return
+    }
     if (this.#identity && identity.deviceId !== this.#identity.deviceId) {
       throw new BridgeError(
         ErrorCodes.TOKEN_DEVICE_MISMATCH,
@@ -184,7 +325,8 @@ export class DeviceSession {
 
   #scheduleExpiry(): void {
     clearTimeout(this.#tokenTimer)
-    const expiresAt = this.#identity?.expiresAt ?? 0
+    // The same tolerance as at login, so a token accepted at hello is not closed at once.
+    const expiresAt = (this.#identity?.expiresAt ?? 0) + this.#ctx.config.auth.clockToleranceSec * 1000
     const fire = () => {
       const left = expiresAt - Date.now()
       if (left > 0) {
@@ -198,74 +340,43 @@ export class DeviceSession {
     fire()
   }
 
-  async #produce(frame: ProduceFrame, binary: Buffer | undefined, size: number): Promise<void> {
+  async #produce(frame: ProduceFrame, binary: Buffer | undefined, release: () => void): Promise<void> {
     if (!this.#welcomed || !this.#identity) {
       throw new BridgeError(ErrorCodes.HELLO_REQUIRED, 'send hello and wait for welcome before produce')
     }
+    // A closed session writes nothing more: its device may already have a new one.
+    if (this.#closed) return release()
     const { config, metrics } = this.#ctx
-    const count = frame.records.length
-    metrics.recordsReceived.inc({ transport: 'ws' }, count)
-    if (count > config.limits.maxBatchRecords) {
-      throw new BridgeError(
-        ErrorCodes.BATCH_TOO_LARGE,
-        `batch has ${count} records; the limit is ${config.limits.maxBatchRecords} (welcome.limits.maxBatchRecords)`,
-      )
+    const records = await decodeRecords(frame.records, {
+      identity: this.#identity,
+      topics: config.topics,
+      maxRecordBytes: config.limits.maxRecordBytes,
+      catalog: this.#ctx.catalog,
+      receivedAt: Date.now(),
+      ...(binary ? { binary } : {}),
+    })
+    if (this.#closed) return release()
+    this.#writer ??= this.#ctx.writers.acquire(this.#identity.deviceId)
+    const writer = this.#writer
+    await writer.ready()
+    if (this.#closed) return release()
+    const { duplicates, fresh } = writer.accept(records)
+    if (duplicates) {
+      metrics.recordsDuplicate.inc({ transport: 'ws' }, duplicates.to - duplicates.from + 1)
+      this.#ack([duplicates], writer.committed)
     }
-    const rate = this.#rate.take(count)
-    if (!rate.ok) {
-      throw new BridgeError(ErrorCodes.RATE_LIMITED, `over ${config.limits.ratePerSec} records/s; slow down`, {
-        retryable: true,
-        retryAfterMs: rate.retryAfterMs,
-      })
-    }
-    if (!this.#credits.tryTake(count, size)) {
-      throw new BridgeError(
-        ErrorCodes.CREDITS_EXCEEDED,
-        `more than ${config.limits.creditRecords} records or ${config.limits.creditBytes} bytes unacked; wait for acks before sending more`,
-        { retryable: true },
-      )
-    }
-    let settled = false
-    const settle = () => {
-      if (!settled) this.#credits.give(count, size)
-      settled = true
-    }
-    try {
-      const records = await decodeRecords(frame.records, {
-        identity: this.#identity,
-        recordsTopic: config.topics.records,
-        maxRecordBytes: config.limits.maxRecordBytes,
-        catalog: this.#ctx.catalog,
-        receivedAt: Date.now(),
-        ...(binary ? { binary } : {}),
-      })
-      this.#writer ??= this.#ctx.writers.acquire(this.#identity.deviceId)
-      const writer = this.#writer
-      await writer.ready()
-      const { duplicates, fresh } = writer.accept(records)
-      if (duplicates) {
-        metrics.recordsDuplicate.inc({ transport: 'ws' }, duplicates.to - duplicates.from + 1)
-        this.#ack([duplicates], writer.committed)
-      }
-      if (fresh.length === 0) {
-        settle()
-        return
-      }
-      writer.write(fresh).then(
-        (result) => {
-          settle()
-          metrics.recordsAcked.inc({ transport: 'ws' }, fresh.length)
-          this.#ack(result.ranges, result.watermark)
-        },
-        (error: unknown) => {
-          settle()
-          this.#sendError(error, frame.id)
-        },
-      )
-    } catch (error) {
-      settle()
-      throw error
-    }
+    if (fresh.length === 0) return release()
+    writer.write(fresh).then(
+      (result) => {
+        release()
+        metrics.recordsAcked.inc({ transport: 'ws' }, fresh.length)
+        this.#ack(result.ranges, result.watermark)
+      },
+      (error: unknown) => {
+        release()
+        this.#sendError(error, frame.id)
+      },
+    )
   }
 
   #ack(ranges: AckRange[], watermark: number): void {
@@ -311,6 +422,12 @@ export class DeviceSession {
     this.#onClose()
   }
 
+  /** Resolves once every frame received so far is handled and its writes are committed or failed. */
+  async settled(): Promise<void> {
+    await this.#chain
+    await this.#writer?.idle()
+  }
+
   ping(): void {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping()
   }
@@ -327,6 +444,9 @@ export class DeviceSession {
     clearTimeout(this.#helloTimer)
     const deviceId = this.#identity?.deviceId
     if (deviceId && this.#sessions.get(deviceId) === this) this.#sessions.delete(deviceId)
+    for (const subscription of this.#subscriptions.values()) subscription.close()
+    if (this.#subscriptions.size > 0) this.#ctx.delivery.flushPositions()
+    this.#subscriptions.clear()
     if (this.#welcomed) this.#ctx.metrics.connectedDevices.dec()
     // Writes already queued still commit; the device sees them as duplicates if it resends.
     if (this.#writer) this.#ctx.writers.release(this.#writer)

@@ -30,7 +30,9 @@ describe('client frame parsing', () => {
 
   it('splits a binary produce frame into its header and payload', () => {
     const payload = Uint8Array.from([9, 8, 7])
-    const frame = encodeBinaryProduce({ type: 'produce', records: [{ seq: 1, value: 3, encoding: 'binary' }] }, [payload])
+    const frame = encodeBinaryProduce({ type: 'produce', records: [{ seq: 1, value: 3, encoding: 'binary' }] }, [
+      payload,
+    ])
     const parsed = parseClientFrame(Buffer.from(frame), true)
     expect(parsed.frame.type).toBe('produce')
     expect([...(parsed.binary ?? [])]).toEqual([9, 8, 7])

@@ -1,0 +1,233 @@
+// The ingest benchmark's reference: @platformatic/kafka transactional producers
+// doing the Kafka work the bridge does, without the bridge.
+import { randomUUID } from 'node:crypto'
+import {
+  Admin,
+  Consumer,
+  FetchIsolationLevels,
+  type Message,
+  MessagesStreamModes,
+  murmur2,
+  ProduceAcks,
+  Producer,
+  type MessageToProduce,
+} from '@platformatic/kafka'
+import { recordJson } from './devices.ts'
+import { CpuMeter, log, sleep } from './stack.ts'
+
+/**
+ * CONCURRENT_TRANSACTIONS (the previous commit's markers are still being
+ * written) clears within milliseconds: retry it after 10 ms, as Java's client
+ * does after 20 ms, instead of the 100 ms used for everything else. Without
+ * this, every back-to-back transaction of one producer waits ~100 ms.
+ */
+export function transactionalRetryDelay(
+  _client: unknown,
+  _operation: string,
+  attempt: number,
+  _retries: number,
+  error: unknown,
+): number {
+  const concurrent = (error as { findBy?: (k: string, v: unknown) => unknown }).findBy?.(
+    'apiId',
+    'CONCURRENT_TRANSACTIONS',
+  )
+  return concurrent ? 10 : Math.min(100 * 2 ** (attempt - 1), 1000)
+}
+
+export function partitionOf(key: string, partitions: number): number {
+  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions
+}
+
+/** Creates a records topic (delete) and a state topic (compact) like the bridge's. */
+export async function createTopicPair(
+  brokers: string[],
+  records: string,
+  state: string,
+  partitions: number,
+): Promise<void> {
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
+  try {
+    await admin.createTopics({
+      topics: [records],
+      partitions,
+      replicas: 1,
+      configs: [{ name: 'cleanup.policy', value: 'delete' }],
+    })
+    await admin.createTopics({
+      topics: [state],
+      partitions,
+      replicas: 1,
+      configs: [{ name: 'cleanup.policy', value: 'compact' }],
+    })
+  } finally {
+    await admin.close()
+  }
+}
+
+export interface DirectOptions {
+  brokers: string[]
+  kafkaPid?: number | undefined
+  producers: number
+  recordsPerTxn: number
+  recordsTopic: string
+  stateTopic: string
+  partitions: number
+  warmupMs: number
+  windowMs: number
+}
+
+/**
+ * `producers` transactional producers, each looping: begin, send recordsPerTxn
+ * records (key = its device id) plus one state record to the compacted topic,
+ * commit. Records count when their commit returns; the rate is taken over the
+ * window after warm-up.
+ */
+export async function runDirect(
+  options: DirectOptions,
+): Promise<{ recordsPerS: number; txns: number; cpu: Record<string, number> }> {
+  const run = randomUUID().slice(0, 8)
+  let committed = 0
+  let txns = 0
+  let running = true
+  const producers: Producer<Buffer, Buffer, Buffer, Buffer>[] = []
+  const loops: Promise<void>[] = []
+  for (let i = 0; i < options.producers; i++) {
+    const deviceId = `direct-${run}-${String(i).padStart(3, '0')}`
+    const producer = new Producer({
+      clientId: 'bench-direct',
+      bootstrapBrokers: options.brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      transactionalId: `bench-direct-${run}-${i}`,
+      producerId: -1n,
+      producerEpoch: -1,
+      timeout: 30_000,
+      retries: 10,
+      retryDelay: transactionalRetryDelay,
+    })
+    producers.push(producer)
+    const key = Buffer.from(deviceId, 'utf8')
+    const partition = partitionOf(deviceId, options.partitions)
+    loops.push(
+      (async () => {
+        let seq = 1
+        while (running) {
+          const messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = []
+          for (let n = 0; n < options.recordsPerTxn; n++) {
+            messages.push({
+              topic: options.recordsTopic,
+              partition,
+              key,
+              value: Buffer.from(recordJson(deviceId, seq + n), 'utf8'),
+              timestamp: BigInt(Date.now()),
+            })
+          }
+          seq += options.recordsPerTxn
+          messages.push({
+            topic: options.stateTopic,
+            partition,
+            key,
+            value: Buffer.from(JSON.stringify({ v: 1, deviceId, watermark: seq - 1, at: Date.now() }), 'utf8'),
+          })
+          const tx = await producer.beginTransaction()
+          await tx.send({ messages })
+          await tx.commit()
+          committed += options.recordsPerTxn
+          txns++
+        }
+      })(),
+    )
+  }
+  let failure: unknown
+  const all = Promise.all(loops).catch((error: unknown) => {
+    failure = error
+    running = false
+  })
+  await sleep(options.warmupMs)
+  const meter = new CpuMeter({ kafka: options.kafkaPid })
+  const start = { at: performance.now(), committed, txns }
+  meter.start()
+  await sleep(options.windowMs)
+  const end = { at: performance.now(), committed, txns }
+  const cpu = meter.stop()
+  running = false
+  await all
+  await Promise.all(producers.map((p) => p.close().catch(() => {})))
+  if (failure) throw failure
+  const seconds = (end.at - start.at) / 1000
+  return { recordsPerS: (end.committed - start.committed) / seconds, txns: end.txns - start.txns, cpu }
+}
+
+export interface VerifyResult {
+  ok: boolean
+  read: number
+  expected: number
+  problems: string[]
+}
+
+/**
+ * Reads the records topic with read_committed and checks, per device, that
+ * Kafka holds exactly seqs 1..acked in order: nothing lost, nothing doubled.
+ */
+export async function verifyExactlyOnce(
+  brokers: string[],
+  topic: string,
+  ackedByDevice: Map<string, number>,
+  timeoutMs = 90_000,
+): Promise<VerifyResult> {
+  const expected = [...ackedByDevice.values()].reduce((a, b) => a + b, 0)
+  const seen = new Map<string, number>()
+  const problems: string[] = []
+  let read = 0
+  const consumer = new Consumer({
+    clientId: 'bench-verify',
+    groupId: `bench-verify-${randomUUID()}`,
+    bootstrapBrokers: brokers,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    maxWaitTime: 200,
+    maxBytes: 16 * 1024 * 1024,
+  })
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        problems.push(`read only ${read} of ${expected} records within ${timeoutMs} ms`)
+        resolve()
+      }, timeoutMs)
+      let idle: NodeJS.Timeout | undefined
+      stream.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
+        read++
+        const device = message.key.toString('utf8')
+        const seq = Number(/"seq":(\d+)/.exec(message.value.toString('utf8'))?.[1])
+        const previous = seen.get(device) ?? 0
+        if (seq !== previous + 1 && problems.length < 10) {
+          problems.push(`${device}: seq ${seq} after ${previous} at ${message.partition}/${message.offset}`)
+        }
+        seen.set(device, seq)
+        if (read >= expected) {
+          // Linger so a duplicate beyond the expected count is still seen.
+          clearTimeout(idle)
+          idle = setTimeout(() => {
+            clearTimeout(deadline)
+            resolve()
+          }, 1500)
+        }
+      })
+      stream.on('error', reject)
+    })
+    await stream.close()
+  } finally {
+    await new Promise<void>((resolve) => consumer.close(true, () => resolve()))
+  }
+  for (const [device, acked] of ackedByDevice) {
+    const last = seen.get(device) ?? 0
+    if (last !== acked && problems.length < 20) problems.push(`${device}: acked through ${acked}, Kafka holds ${last}`)
+  }
+  for (const device of seen.keys()) {
+    if (!ackedByDevice.has(device)) problems.push(`unexpected key ${device} in ${topic}`)
+  }
+  if (read !== expected) problems.push(`Kafka holds ${read} committed records, devices were acked ${expected}`)
+  log(`verify: read ${read} committed records, expected ${expected}; ${problems.length} problems`)
+  return { ok: problems.length === 0, read, expected, problems }
+}

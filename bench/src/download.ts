@@ -1,0 +1,98 @@
+// download: a 20 MB model file through the bridge (verified cache, ETag,
+// immutable) on loopback, against a bare node:http static file server
+// serving the same bytes in the same run (child process as well).
+import { execFile } from 'node:child_process'
+import { createHash, randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { devPublicKey, blobModel } from './model-fixtures.ts'
+import type { BenchResult } from './report.ts'
+import { deviceToken, log, repoRoot, round, sleep, spawnNode, startBridgeProcess, startKafka, Teardown, workDir } from './stack.ts'
+import { freePort } from '@kafka-edge/dev-kafka'
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+export const downloadSettings = { megabytes: env('BENCH_DOWNLOAD_MB', 20), rounds: env('BENCH_DOWNLOAD_ROUNDS', 10) }
+export const downloadTargets = { mb_per_s: 200 }
+
+const staticServer = `
+const { createServer } = require('node:http'); const { createReadStream, statSync } = require('node:fs')
+const file = process.env.FILE; const size = statSync(file).size
+createServer((req, res) => { res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' })
+  createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(res) }).listen(Number(process.env.PORT), '127.0.0.1')`
+
+/** Downloads `url` `rounds` times; MB/s over all of them, and the sha256 of the last body. */
+async function measure(url: string, headers: Record<string, string>, rounds: number): Promise<{ mbPerS: number; sha256: string }> {
+  let bytes = 0
+  let sha256 = ''
+  const started = performance.now()
+  for (let i = 0; i < rounds; i++) {
+    const res = await fetch(url, { headers })
+    if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`)
+    const hash = i === rounds - 1 ? createHash('sha256') : undefined
+    for await (const chunk of res.body) {
+      bytes += chunk.length
+      hash?.update(chunk)
+    }
+    if (hash) sha256 = hash.digest('hex')
+  }
+  const seconds = (performance.now() - started) / 1000
+  return { mbPerS: bytes / 1e6 / seconds, sha256 }
+}
+
+export async function download(): Promise<BenchResult> {
+  const td = new Teardown()
+  try {
+    const s = downloadSettings
+    const { brokers } = await startKafka(td, 'download')
+    const prefix = `download-${randomUUID().slice(0, 8)}`
+    const bridge = await startBridgeProcess(td, {
+      brokers,
+      prefix,
+      config: { models: { signingKeys: { dev: devPublicKey }, cacheDir: join(workDir, 'download-cache') } },
+    })
+    const model = blobModel('bench-blob', s.megabytes * 1_000_000)
+    log(`publishing a ${s.megabytes} MB model file`)
+    const bin = join(repoRoot, 'proxy-bridge/bin/kafka-edge-models.js')
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [bin, 'publish', model.dir, '--config', join(workDir, `${prefix}-bridge.json`), '--brokers', brokers.join(','), '--trusted-key', `dev=${devPublicKey}`, '--quiet'],
+        (error, _out, stderr) => (error ? reject(new Error(stderr)) : resolve()),
+      ),
+    )
+    const url = `${bridge.url}/v1/models/bench-blob/1/files/blob.bin`
+    const headers = { authorization: `Bearer ${await deviceToken('bench-downloader')}` }
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const res = await fetch(url, { headers, method: 'HEAD' })
+      if (res.status === 200) break
+      if (Date.now() > deadline) throw new Error(`the bridge did not verify the file in time (${res.status})`)
+      await sleep(250)
+    }
+    log('bridge serves the file; warming up')
+    await measure(url, headers, 2)
+    const viaBridge = await measure(url, headers, s.rounds)
+    if (viaBridge.sha256 !== model.sha256) throw new Error('the bridge served different bytes')
+
+    const port = await freePort()
+    const reference = spawnNode(td, 'download-static', ['-e', staticServer], { env: { FILE: model.file, PORT: String(port) } })
+    await sleep(500)
+    const refUrl = `http://127.0.0.1:${port}/blob.bin`
+    await measure(refUrl, {}, 2)
+    const bare = await measure(refUrl, {}, s.rounds)
+    await reference.stop()
+    const result: BenchResult = {
+      benchmark: 'download',
+      file_mb: s.megabytes,
+      rounds: s.rounds,
+      mb_per_s: round(viaBridge.mbPerS),
+      bare_http_mb_per_s: round(bare.mbPerS),
+      ratio: round(viaBridge.mbPerS / bare.mbPerS, 2),
+      verified_sha256: true,
+      target_mb_per_s: downloadTargets.mb_per_s,
+    }
+    log(`download: ${JSON.stringify(result)}`)
+    return result
+  } finally {
+    await td.run()
+  }
+}

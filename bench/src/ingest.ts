@@ -1,0 +1,221 @@
+// ingest: acked records/s of 50 devices through one bridge vs direct transactional
+// producers on the same broker, ack latency at half that rate, bridge peak RSS.
+import { randomUUID } from 'node:crypto'
+import { BenchDevice, type DeviceStats, RECORD_BYTES } from './devices.ts'
+import { createTopicPair, runDirect, verifyExactlyOnce } from './direct.ts'
+import type { BenchResult } from './report.ts'
+import {
+  benchTopics,
+  histogramBuckets,
+  histogramQuantileMs,
+  CpuMeter,
+  deviceToken,
+  log,
+  metricValue,
+  percentile,
+  round,
+  sleep,
+  startBridgeProcess,
+  startKafka,
+  Teardown,
+} from './stack.ts'
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+
+export const ingestSettings = {
+  devices: env('BENCH_DEVICES', 50),
+  batch: 100,
+  partitions: 6,
+  warmupMs: env('BENCH_WARMUP_MS', 5000),
+  windowMs: env('BENCH_WINDOW_MS', 20_000),
+  latencyMs: env('BENCH_LATENCY_MS', 15_000),
+  singleTxnRecords: 2000,
+}
+
+export const ingestTargets = { ratio: 0.8, p99_ms: 50, bridge_rss_mb: 300 }
+
+export async function ingest(): Promise<BenchResult> {
+  const s = ingestSettings
+  const td = new Teardown()
+  try {
+    const { brokers, pid: kafkaPid } = await startKafka(td, 'ingest')
+    const prefix = `bench-${randomUUID().slice(0, 6)}`
+    const topics = benchTopics(prefix)
+    const bridge = await startBridgeProcess(td, {
+      brokers,
+      prefix,
+      config: { kafka: { partitions: s.partitions } },
+      cpuProf: process.env.BENCH_CPU_PROF === '1',
+    })
+
+    const stats: DeviceStats = { acked: 0, errors: new Map() }
+    const devices: BenchDevice[] = []
+    for (let i = 0; i < s.devices; i++) {
+      const device = new BenchDevice(`bench-dev-${String(i).padStart(3, '0')}`, s.batch, stats)
+      devices.push(device)
+    }
+    await Promise.all(devices.map(async (d) => d.connect(bridge.url, await deviceToken(d.deviceId))))
+    td.add('devices', () => {
+      for (const d of devices) d.close()
+    })
+    const limits = devices[0]?.welcome.limits
+    log(`${devices.length} devices welcomed; credits ${JSON.stringify(limits?.credits)}, rate ${limits?.ratePerSec}/s`)
+
+    // Phase 1: maximum rate, every device keeps its credit window full.
+    log(`phase 1: max rate, warm-up ${s.warmupMs} ms, window ${s.windowMs} ms`)
+    const cpu = new CpuMeter({ bridge: bridge.pid, kafka: kafkaPid })
+    for (const d of devices) d.startMax()
+    await sleep(s.warmupMs)
+    const t0 = { at: performance.now(), acked: stats.acked }
+    cpu.start()
+    await sleep(s.windowMs)
+    const t1 = { at: performance.now(), acked: stats.acked }
+    const cpuMax = cpu.stop()
+    const recordsPerS = (t1.acked - t0.acked) / ((t1.at - t0.at) / 1000)
+    const rssMaxPhase = bridge.rss.peakMb
+    log(
+      `phase 1: ${Math.round(recordsPerS)} records/s acked; bridge peak RSS ${rssMaxPhase} MB; CPU % ${JSON.stringify(cpuMax)}; draining`,
+    )
+    await Promise.all(devices.map((d) => d.stop()))
+
+    // Phase 2: half that rate, fixed schedule per device, latency of every frame.
+    // BENCH_LATENCY_RATE fixes phase 2's total rate (records/s) for A/B experiments.
+    const latencyRate = Number(process.env.BENCH_LATENCY_RATE ?? 0) || recordsPerS / 2
+    const perDeviceRate = latencyRate / devices.length
+    const intervalMs = (s.batch / perDeviceRate) * 1000
+    log(
+      `phase 2: ${Math.round(latencyRate)} records/s (a ${s.batch}-record frame per device every ${Math.round(intervalMs)} ms) for ${s.latencyMs} ms`,
+    )
+    devices.forEach((d, i) => {
+      d.startRate(intervalMs, (i / devices.length) * intervalMs)
+    })
+    // The first interval settles the schedule; latencies count after it.
+    await sleep(Math.min(2000, intervalMs))
+    for (const d of devices) d.recordLatency = true
+    const txnHistogram = 'kafka_edge_kafka_transaction_seconds'
+    const txnBefore = histogramBuckets(await bridge.metrics(), txnHistogram)
+    const txnCountBefore = metricValue(await bridge.metrics(), `${txnHistogram}_count`)
+    const p2 = { at: performance.now(), acked: stats.acked }
+    cpu.start()
+    await sleep(s.latencyMs)
+    const p2end = { at: performance.now(), acked: stats.acked }
+    const cpuHalf = cpu.stop()
+    const p2metrics = await bridge.metrics()
+    const txnAfter = histogramBuckets(p2metrics, txnHistogram)
+    const halfRateTxns = metricValue(p2metrics, `${txnHistogram}_count`) - txnCountBefore
+    for (const d of devices) d.recordLatency = false
+    await Promise.all(devices.map((d) => d.stop()))
+    const latencies = devices.flatMap((d) => d.latencies).sort((a, b) => a - b)
+    const late = devices.reduce((n, d) => n + d.late, 0)
+    const halfRateAchieved = (p2end.acked - p2.acked) / ((p2end.at - p2.at) / 1000)
+    log(
+      `phase 2: ${latencies.length} frames, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ${late} late`,
+    )
+
+    const metrics = await bridge.metrics()
+    const ackedMetric = metricValue(metrics, 'kafka_edge_records_acked_total')
+    const aborted = metricValue(metrics, 'kafka_edge_transactions_aborted_total')
+    const txnCount = metricValue(metrics, 'kafka_edge_kafka_transaction_seconds_count')
+    for (const d of devices) d.close()
+    const failed = devices.filter((d) => d.failed)
+    if (failed.length) log(`${failed.length} devices failed, first: ${failed[0]?.failed}`)
+
+    log('stopping the bridge')
+    await bridge.stop()
+    const bridgeRss = bridge.rss.peakMb
+    bridge.rss.stop()
+
+    log('verifying Kafka holds exactly the acked records (read_committed)')
+    const ackedByDevice = new Map(devices.map((d) => [d.deviceId, d.ackedSeq]))
+    const verify = await verifyExactlyOnce(brokers, topics.records, ackedByDevice)
+    for (const p of verify.problems.slice(0, 5)) log(`verify: ${p}`)
+
+    // Reference: the same Kafka work without the bridge, on the same broker.
+    const skipDirect = process.env.BENCH_SKIP_DIRECT === '1'
+    const directRecords = `${prefix}.direct.records`
+    const directState = `${prefix}.direct.state`
+    await createTopicPair(brokers, directRecords, directState, s.partitions)
+    log(`reference: ${s.devices} direct transactional producers, ${s.batch} records + 1 state record per transaction`)
+    const none = { recordsPerS: Number.NaN, txns: 0, cpu: {} }
+    const direct = skipDirect
+      ? none
+      : await runDirect({
+          brokers,
+          kafkaPid,
+          producers: s.devices,
+          recordsPerTxn: s.batch,
+          recordsTopic: directRecords,
+          stateTopic: directState,
+          partitions: s.partitions,
+          warmupMs: s.warmupMs,
+          windowMs: s.windowMs,
+        })
+    log(`reference: ${Math.round(direct.recordsPerS)} records/s; CPU % ${JSON.stringify(direct.cpu)}`)
+    log(`reference: 1 direct transactional producer, ${s.singleTxnRecords} records per transaction`)
+    const single = skipDirect
+      ? none
+      : await runDirect({
+          brokers,
+          producers: 1,
+          recordsPerTxn: s.singleTxnRecords,
+          recordsTopic: directRecords,
+          stateTopic: directState,
+          partitions: s.partitions,
+          warmupMs: 3000,
+          windowMs: Math.min(s.windowMs, 15_000),
+        })
+    log(`reference: single producer ${Math.round(single.recordsPerS)} records/s`)
+
+    const ratio = recordsPerS / direct.recordsPerS
+    const result: BenchResult = {
+      bench: 'ingest',
+      records_per_s: Math.round(recordsPerS),
+      direct_records_per_s: Math.round(direct.recordsPerS),
+      ratio: round(ratio, 2),
+      direct_single_producer_records_per_s: Math.round(single.recordsPerS),
+      p50_ms: round(percentile(latencies, 50), 1),
+      p99_ms: round(percentile(latencies, 99), 1),
+      bridge_rss_mb: bridgeRss,
+      verified_exactly_once: verify.ok && failed.length === 0,
+      latency_rate_records_per_s: Math.round(halfRateAchieved),
+      latency_frames: latencies.length,
+      latency_frames_late: late,
+      acked_records: verify.expected,
+      kafka_committed_records: verify.read,
+      bridge_acked_metric: ackedMetric,
+      bridge_transactions: txnCount,
+      bridge_records_per_transaction: txnCount ? round(ackedMetric / txnCount, 1) : 0,
+      bridge_transactions_aborted: aborted,
+      device_errors: Object.fromEntries(stats.errors),
+      half_rate_bridge_txn_p50_ms_le: histogramQuantileMs(txnBefore, txnAfter, 0.5),
+      half_rate_bridge_txn_p99_ms_le: histogramQuantileMs(txnBefore, txnAfter, 0.99),
+      half_rate_bridge_txns_per_s: round(halfRateTxns / ((p2end.at - p2.at) / 1000)),
+      cpu_pct: { max_rate: cpuMax, half_rate: cpuHalf, direct: direct.cpu },
+      targets: {
+        ratio_min: ingestTargets.ratio,
+        p99_ms_max: ingestTargets.p99_ms,
+        bridge_rss_mb_max: ingestTargets.bridge_rss_mb,
+      },
+      pass:
+        ratio >= ingestTargets.ratio &&
+        percentile(latencies, 99) <= ingestTargets.p99_ms &&
+        bridgeRss <= ingestTargets.bridge_rss_mb &&
+        verify.ok,
+      setup: {
+        devices: s.devices,
+        record_bytes: RECORD_BYTES,
+        batch_records: s.batch,
+        partitions: s.partitions,
+        window_s: s.windowMs / 1000,
+        latency_window_s: s.latencyMs / 1000,
+        credits_records: limits?.credits.records ?? null,
+        credits_bytes: limits?.credits.bytes ?? null,
+        cores: (await import('node:os')).availableParallelism(),
+        load_avg_1m_at_end: round((await import('node:os')).loadavg()[0] ?? 0, 1),
+      },
+    }
+    return result
+  } finally {
+    await td.run()
+  }
+}

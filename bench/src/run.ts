@@ -1,0 +1,101 @@
+// npm run bench -- NAME   runs one benchmark; its JSON is stdout's last line.
+// npm run bench           runs them all, one after the other, and writes bench/REPORT.md.
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { connections, connectionsTargets } from './connections.ts'
+import { ingest, ingestTargets } from './ingest.ts'
+import { type BenchResult, writeResult } from './report.ts'
+import { log, repoRoot } from './stack.ts'
+
+const benchmarks: Record<string, () => Promise<BenchResult>> = { ingest, connections }
+
+const usage = `Usage: npm run bench [-- NAME]
+
+Benchmarks: ${Object.keys(benchmarks).join(', ')}. Without NAME all run and bench/REPORT.md is written.
+Each starts Kafka (or uses KAFKA_BROKERS), a bridge child process and simulated devices,
+stops them afterwards, writes bench/results/NAME.json and prints it as the last line.`
+
+const fmt = (v: unknown) => (typeof v === 'number' ? v.toLocaleString('en-US') : String(v))
+
+function reportMarkdown(results: Record<string, BenchResult>): string {
+  const i = results.ingest ?? {}
+  const c = results.connections ?? {}
+  const ok = (pass: boolean) => (pass ? 'met' : '**missed**')
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  const lines = [
+    '# Benchmark report',
+    '',
+    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench\` (see bench/README.md).`,
+    `Machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version},`,
+    'one single-node Apache Kafka 4.1 (KRaft) on the same machine. Shared and noisy: expect ±15 % run to run,',
+    `more under other load (1-minute load average: ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end).`,
+    '',
+    '## ingest (50 devices, 200-byte JSON records, frames of 100, exactly-once)',
+    '',
+    '| figure | value | target | |',
+    '|---|---|---|---|',
+    `| acked records/s through the bridge (\`records_per_s\`) | ${fmt(i.records_per_s)} | | |`,
+    `| direct transactional producers, same work (\`direct_records_per_s\`) | ${fmt(i.direct_records_per_s)} | | |`,
+    `| \`ratio\` | ${fmt(i.ratio)} | >= ${ingestTargets.ratio} | ${ok(Number(i.ratio) >= ingestTargets.ratio)} |`,
+    `| direct, one producer, ${2000}-record transactions (orientation) | ${fmt(i.direct_single_producer_records_per_s)} | | |`,
+    `| ack latency p50 at half max rate (\`p50_ms\`) | ${fmt(i.p50_ms)} ms | | |`,
+    `| ack latency p99 at half max rate (\`p99_ms\`) | ${fmt(i.p99_ms)} ms | <= ${ingestTargets.p99_ms} ms | ${ok(Number(i.p99_ms) <= ingestTargets.p99_ms)} |`,
+    `| bridge peak RSS (\`bridge_rss_mb\`) | ${fmt(i.bridge_rss_mb)} MB | <= ${ingestTargets.bridge_rss_mb} MB | ${ok(Number(i.bridge_rss_mb) <= ingestTargets.bridge_rss_mb)} |`,
+    `| Kafka holds exactly the acked records (\`verified_exactly_once\`) | ${fmt(i.verified_exactly_once)} | true | ${ok(i.verified_exactly_once === true)} |`,
+    '',
+    '## connections (10,000 idle authenticated sessions with heartbeats)',
+    '',
+    '| figure | value | target | |',
+    '|---|---|---|---|',
+    `| sessions welcomed and still open after the hold (\`sessions\`) | ${fmt(c.sessions)} | ${fmt(connectionsTargets.sessions)} | ${ok(Number(c.sessions) >= connectionsTargets.sessions)} |`,
+    `| bridge peak RSS (\`bridge_rss_mb\`) | ${fmt(c.bridge_rss_mb)} MB | <= ${connectionsTargets.bridge_rss_mb} MB | ${ok(Number(c.bridge_rss_mb) <= connectionsTargets.bridge_rss_mb)} |`,
+    `| bare \`ws\` server, same sockets (\`bare_ws_rss_mb\`) | ${fmt(c.bare_ws_rss_mb)} MB | | |`,
+    `| \`ratio\` (bridge / bare) | ${fmt(c.ratio)} | | |`,
+    '',
+    'Raw results: bench/results/*.json (git-ignored); the JSON lines of this run:',
+    '',
+    '```',
+    ...Object.values(results).map((r) => JSON.stringify(r)),
+    '```',
+    '',
+  ]
+  return lines.join('\n')
+}
+
+const loadAtStart = loadavg()[0] ?? 0
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0]
+  if (name === '-h' || name === '--help') {
+    console.log(usage)
+    return 0
+  }
+  if (name) {
+    const bench = benchmarks[name]
+    if (!bench) {
+      console.error(`unknown benchmark "${name}"\n\n${usage}`)
+      return 2
+    }
+    writeResult(name, await bench())
+    return 0
+  }
+  const results: Record<string, BenchResult> = {}
+  for (const [key, bench] of Object.entries(benchmarks)) {
+    log(`=== ${key} ===`)
+    results[key] = await bench()
+    writeResult(key, results[key])
+  }
+  const file = join(repoRoot, 'bench', 'REPORT.md')
+  writeFileSync(file, reportMarkdown(results))
+  log(`wrote ${file}`)
+  return 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

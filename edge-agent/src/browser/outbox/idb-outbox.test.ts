@@ -1,0 +1,43 @@
+// fake-indexeddb stands in for a browser's IndexedDB in this unit test; the
+// browser demo's Playwright test runs the real one.
+import 'fake-indexeddb/auto'
+import { describe, expect, it } from 'vitest'
+import { IdbOutbox } from './idb-outbox.ts'
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+let n = 0
+const name = () => `unit-${process.pid}-${n++}`
+
+describe('IdbOutbox', () => {
+  it('keeps records, seqs and acks across a reopen', async () => {
+    const db = name()
+    const a = await IdbOutbox.open(db)
+    const seqs = await Promise.all(Array.from({ length: 20 }, (_, i) => a.append({ value: { i } })))
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    await a.ack(5)
+    await a.close()
+    const b = await IdbOutbox.open(db)
+    expect(b.nextSeq).toBe(21)
+    expect(b.firstSeq).toBe(6)
+    const page = await b.peek(6, 100, 1 << 20)
+    expect(page.map((e) => JSON.parse(text(e.payload)).i)).toEqual(Array.from({ length: 15 }, (_, i) => i + 5))
+    await b.close()
+  })
+
+  it('reject and drop-oldest at the cap', async () => {
+    const full = await IdbOutbox.open(name(), { capBytes: 2000 })
+    await expect(
+      (async () => {
+        for (;;) await full.append({ value: 'x'.repeat(50) })
+      })(),
+    ).rejects.toMatchObject({ code: 'E_OUTBOX_FULL' })
+    await full.close()
+    const dropping = await IdbOutbox.open(name(), { capBytes: 2000, overflow: 'drop-oldest' })
+    for (let i = 0; i < 100; i++) await dropping.append({ value: i })
+    const stats = dropping.stats()
+    expect(stats.dropped.overflow + stats.depth).toBe(100)
+    expect(await dropping.resume(0)).toBe(1)
+    expect((await dropping.peek(1, 1, 1 << 20)).map((e) => text(e.payload))).toEqual([String(stats.dropped.overflow)])
+    await dropping.close()
+  })
+})

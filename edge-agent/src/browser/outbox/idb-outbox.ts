@@ -1,0 +1,264 @@
+// The browser outbox: IndexedDB through `idb`. Records are stored as the same
+// CRC-framed bytes as on Node, keyed by lsn; meta holds the sequence
+// bookkeeping. Appends of one task go in one readwrite transaction with
+// durability "strict" (group commit); append() resolves when it completes.
+import { type IDBPDatabase, openDB } from 'idb'
+import { Emitter } from '../../core/outbox/emitter.ts'
+import { encodeFrame, readFrame } from '../../core/outbox/frame.ts'
+import {
+  type Outbox,
+  type OutboxEvents,
+  type OutboxOptions,
+  type OutboxStats,
+  outboxDefaults,
+} from '../../core/outbox/outbox.ts'
+import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
+import { initialSeqState, planResume, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
+
+interface Held {
+  lsn: number
+  size: number
+  appendedAt: number
+}
+
+interface Pending extends Held {
+  frame: Uint8Array
+  resolve: (seq: number) => void
+  reject: (error: Error) => void
+}
+
+export interface IdbOutboxOptions extends OutboxOptions {
+  now?: () => number
+}
+
+export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
+  readonly #db: IDBPDatabase
+  readonly #options: Required<OutboxOptions>
+  readonly #now: () => number
+  readonly #state: SeqState
+  /** lsn, size and age of every held record, oldest first: the cap and TTL work from it. */
+  #held: Held[]
+  #bytes: number
+  #durableLsn: number
+  #pending: Pending[] = []
+  #flushing: Promise<void> | undefined
+  #closed = false
+
+  private constructor(db: IDBPDatabase, options: IdbOutboxOptions, state: SeqState, held: Held[]) {
+    super()
+    this.#db = db
+    this.#options = { ...outboxDefaults, ...options }
+    this.#now = options.now ?? Date.now
+    this.#state = state
+    this.#held = held
+    this.#bytes = held.reduce((n, h) => n + h.size, 0)
+    this.#durableLsn = state.nextLsn - 1
+  }
+
+  /** Opens the outbox `name`, and asks the browser to keep its storage (navigator.storage.persist). */
+  static async open(name = 'default', options: IdbOutboxOptions = {}): Promise<IdbOutbox> {
+    const storage = (globalThis as { navigator?: { storage?: { persist?: () => Promise<boolean> } } }).navigator
+      ?.storage
+    await storage?.persist?.().catch(() => false)
+    const db = await openDB(`kafka-edge-outbox-${name}`, 1, {
+      upgrade(database) {
+        database.createObjectStore('records')
+        database.createObjectStore('meta')
+      },
+    })
+    const state: SeqState = { ...initialSeqState(), ...((await db.get('meta', 'state')) as Partial<SeqState>) }
+    const held: Held[] = []
+    let cursor = await db.transaction('records').store.openCursor(IDBKeyRange.lowerBound(state.releasedLsn, true))
+    while (cursor) {
+      const frame = cursor.value as Uint8Array
+      const read = readFrame(frame, 0)
+      const lsn = Number(cursor.key)
+      held.push({ lsn, size: frame.length, appendedAt: read.kind === 'record' ? read.entry.appendedAt : 0 })
+      state.nextLsn = Math.max(state.nextLsn, lsn + 1)
+      cursor = await cursor.continue()
+    }
+    return new IdbOutbox(db, options, state, held)
+  }
+
+  get firstSeq(): number {
+    return toSeq(this.#state, this.#state.releasedLsn + 1)
+  }
+
+  get nextSeq(): number {
+    return toSeq(this.#state, this.#state.nextLsn)
+  }
+
+  get durableSeq(): number {
+    return toSeq(this.#state, this.#durableLsn)
+  }
+
+  append(record: OutboxRecordInput): Promise<number> {
+    if (this.#closed) return Promise.reject(new OutboxError('E_OUTBOX_CLOSED', 'the outbox is closed'))
+    return new Promise((resolve, reject) => {
+      try {
+        const { encoding, payload } = payloadOf(record)
+        const appendedAt = this.#now()
+        const lsn = this.#state.nextLsn
+        const timestamp = record.timestamp ?? appendedAt
+        const frame = encodeFrame({ ...record, seq: lsn, encoding, payload, timestamp, appendedAt })
+        this.#expire()
+        while (this.#bytes + frame.length > this.#options.capBytes) {
+          const oldest = this.#held[0]
+          if (this.#options.overflow === 'reject' || !oldest || oldest.lsn > this.#durableLsn) {
+            throw new OutboxError(
+              'E_OUTBOX_FULL',
+              `the outbox holds ${this.#bytes} of ${this.#options.capBytes} bytes; wait for the link to drain it`,
+            )
+          }
+          this.#release(oldest.lsn, 'overflow')
+        }
+        this.#state.nextLsn++
+        const held = { lsn, size: frame.length, appendedAt }
+        this.#held.push(held)
+        this.#bytes += frame.length
+        this.#pending.push({ ...held, frame, resolve, reject })
+        this.#flushing ??= this.#flush()
+      } catch (error) {
+        reject(error)
+      }
+    })
+  }
+
+  async #flush(): Promise<void> {
+    await Promise.resolve()
+    try {
+      while (this.#pending.length) {
+        const group = this.#pending.splice(0)
+        try {
+          const tx = this.#db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' })
+          for (const p of group) void tx.objectStore('records').put(p.frame, p.lsn)
+          void tx.objectStore('meta').put({ ...this.#state, nextLsn: (group.at(-1) as Pending).lsn + 1 }, 'state')
+          await tx.done
+          this.#durableLsn = (group.at(-1) as Pending).lsn
+          for (const p of group) p.resolve(toSeq(this.#state, p.lsn))
+          this.emit('appended', { seq: this.durableSeq })
+        } catch (error) {
+          for (const p of group)
+            p.reject(new OutboxError('E_OUTBOX_CLOSED', `write failed: ${(error as Error).message}`))
+        }
+      }
+    } finally {
+      this.#flushing = undefined
+    }
+  }
+
+  #release(lsn: number, reason?: 'overflow' | 'ttl'): void {
+    if (lsn <= this.#state.releasedLsn) return
+    let n = 0
+    while (n < this.#held.length && (this.#held[n] as Held).lsn <= lsn) n++
+    const gone = this.#held.splice(0, n)
+    for (const h of gone) this.#bytes -= h.size
+    if (reason && gone.length) {
+      if (reason === 'overflow') this.#state.droppedOverflow += gone.length
+      else this.#state.droppedTtl += gone.length
+      this.emit('dropped', {
+        count: gone.length,
+        reason,
+        fromSeq: toSeq(this.#state, (gone[0] as Held).lsn),
+        toSeq: toSeq(this.#state, lsn),
+      })
+    }
+    this.#state.releasedLsn = lsn
+    void this.#persistRelease(lsn).catch(() => {})
+  }
+
+  async #persistRelease(lsn: number): Promise<void> {
+    const tx = this.#db.transaction(['records', 'meta'], 'readwrite')
+    void tx.objectStore('records').delete(IDBKeyRange.upperBound(lsn))
+    void tx.objectStore('meta').put({ ...this.#state, nextLsn: this.#durableLsn + 1 }, 'state')
+    await tx.done
+  }
+
+  #expire(): void {
+    if (!this.#options.ttlMs) return
+    const cutoff = this.#now() - this.#options.ttlMs
+    let last: number | undefined
+    for (const h of this.#held) {
+      if (h.appendedAt >= cutoff || h.lsn > this.#durableLsn) break
+      last = h.lsn
+    }
+    if (last !== undefined) this.#release(last, 'ttl')
+  }
+
+  async peek(fromSeq: number, maxRecords: number, maxBytes: number): Promise<OutboxEntry[]> {
+    this.#expire()
+    const fromLsn = Math.max(toLsn(this.#state, fromSeq), this.#state.releasedLsn + 1)
+    if (fromLsn > this.#durableLsn) return []
+    const range = IDBKeyRange.bound(fromLsn, this.#durableLsn)
+    const out: OutboxEntry[] = []
+    let bytes = 0
+    let cursor = await this.#db.transaction('records').store.openCursor(range)
+    while (cursor && out.length < maxRecords) {
+      const frame = cursor.value as Uint8Array
+      if (out.length > 0 && bytes + frame.length > maxBytes) break
+      const lsn = Number(cursor.key)
+      const read = readFrame(frame, 0)
+      if (read.kind === 'record') out.push({ ...read.entry, seq: toSeq(this.#state, lsn) })
+      else {
+        this.#state.corrupted++
+        this.emit('corrupt', { seq: toSeq(this.#state, lsn), reason: read.kind })
+        out.push({
+          seq: toSeq(this.#state, lsn),
+          encoding: 'json',
+          payload: new TextEncoder().encode('null'),
+          headers: { 'kafka-edge-corrupt': 'crc32c' },
+          timestamp: this.#now(),
+          appendedAt: this.#now(),
+          size: frame.length,
+        })
+      }
+      bytes += frame.length
+      cursor = await cursor.continue()
+    }
+    return out
+  }
+
+  async ack(throughSeq: number): Promise<void> {
+    const lsn = Math.min(toLsn(this.#state, throughSeq), this.#durableLsn)
+    if (lsn > this.#state.ackedLsn) this.#state.ackedLsn = lsn
+    this.#release(lsn)
+  }
+
+  async resume(watermark: number): Promise<number> {
+    const plan = planResume(this.#state, watermark)
+    if (plan.ackLsn > this.#state.releasedLsn) {
+      this.#state.ackedLsn = Math.max(this.#state.ackedLsn, plan.ackLsn)
+      this.#release(Math.min(plan.ackLsn, this.#durableLsn))
+    }
+    if (plan.shift !== this.#state.shift) {
+      this.#state.shift = plan.shift
+      // Durable before any record goes out under the new numbering.
+      await this.#persistRelease(this.#state.releasedLsn)
+      this.emit('renumbered', { shift: plan.shift, firstSeq: this.firstSeq })
+    }
+    return this.firstSeq
+  }
+
+  stats(): OutboxStats {
+    this.#expire()
+    const head = this.#held[0]
+    return {
+      depth: this.#held.filter((h) => h.lsn <= this.#durableLsn).length,
+      bytes: this.#bytes,
+      capBytes: this.#options.capBytes,
+      oldestAgeMs: head ? Math.max(0, this.#now() - head.appendedAt) : 0,
+      nextSeq: this.nextSeq,
+      ackedSeq: Math.max(0, toSeq(this.#state, this.#state.ackedLsn)),
+      dropped: { overflow: this.#state.droppedOverflow, ttl: this.#state.droppedTtl },
+      corrupted: this.#state.corrupted,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    while (this.#flushing) await this.#flushing
+    this.#closed = true
+    await this.#persistRelease(this.#state.releasedLsn).catch(() => {})
+    this.#db.close()
+  }
+}

@@ -1,0 +1,105 @@
+/// <reference lib="dom" />
+/**
+ * The ModelStore in IndexedDB (through idb): one object store of files keyed
+ * by path. Each mutation is one transaction with strict durability, so a
+ * rename of a folder (all keys under it) is atomic as the core needs.
+ */
+
+import { type IDBPDatabase, openDB } from 'idb'
+import { AgentError } from '../core/errors.ts'
+import type { AppendHandle, ModelStore } from '../core/ports.ts'
+
+const FILES = 'files'
+const STRICT = { durability: 'strict' } as const
+
+const under = (dir: string) => IDBKeyRange.bound(`${dir}/`, `${dir}/\uffff`)
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+export class IndexedDbModelStore implements ModelStore {
+  private constructor(private readonly db: IDBPDatabase) {}
+
+  static async open(name = 'kafka-edge-agent'): Promise<IndexedDbModelStore> {
+    try {
+      const db = await openDB(name, 1, {
+        upgrade(d) {
+          d.createObjectStore(FILES)
+        },
+      })
+      await navigator.storage?.persist?.().catch(() => false)
+      return new IndexedDbModelStore(db)
+    } catch (e) {
+      throw new AgentError('E_STORE', `IndexedDB ${name}: ${(e as Error).message}`)
+    }
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    return (await this.db.get(FILES, path)) as Uint8Array | undefined
+  }
+
+  async write(path: string, data: Uint8Array): Promise<void> {
+    const tx = this.db.transaction(FILES, 'readwrite', STRICT)
+    await tx.store.put(data.slice(), path)
+    await tx.done
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    return (await this.read(path))?.length
+  }
+
+  async append(path: string): Promise<AppendHandle> {
+    let pending: Uint8Array[] = []
+    const flush = async () => {
+      if (pending.length === 0) return
+      const tx = this.db.transaction(FILES, 'readwrite', STRICT)
+      const existing = ((await tx.store.get(path)) as Uint8Array | undefined) ?? new Uint8Array()
+      await tx.store.put(concat([existing, ...pending]), path)
+      await tx.done
+      pending = []
+    }
+    return {
+      write: async (chunk) => {
+        pending.push(chunk.slice())
+      },
+      sync: flush,
+      close: flush,
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const tx = this.db.transaction(FILES, 'readwrite', STRICT)
+    const single = (await tx.store.get(from)) as Uint8Array | undefined
+    if (single !== undefined) {
+      await tx.store.put(single, to)
+      await tx.store.delete(from)
+    } else {
+      let cursor = await tx.store.openCursor(under(from))
+      while (cursor) {
+        await tx.store.put(cursor.value, `${to}${String(cursor.key).slice(from.length)}`)
+        await cursor.delete()
+        cursor = await cursor.continue()
+      }
+    }
+    await tx.done
+  }
+
+  async list(dir: string): Promise<string[]> {
+    const keys = (await this.db.getAllKeys(FILES, under(dir))) as string[]
+    return [...new Set(keys.map((k) => k.slice(dir.length + 1).split('/')[0] as string))].sort()
+  }
+
+  async remove(path: string): Promise<void> {
+    const tx = this.db.transaction(FILES, 'readwrite', STRICT)
+    await tx.store.delete(path)
+    await tx.store.delete(under(path))
+    await tx.done
+  }
+}

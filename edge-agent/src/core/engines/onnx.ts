@@ -1,0 +1,76 @@
+/**
+ * ONNX models through onnxruntime-web (WASM). The runtime is configured
+ * once: the .wasm and its glue come from the runtime adapter (a local file
+ * in Node, never a CDN), the thread count from the device's cores.
+ */
+
+import type { InferenceSession, Tensor } from 'onnxruntime-web'
+import { AgentError } from '../errors.ts'
+import { modelId } from '../models/manifest.ts'
+import type { EnginePorts } from '../ports.ts'
+import { type Engine, type EngineSession, SerialQueue, type TensorOutput, type TensorValue } from './engine.ts'
+
+type Ort = typeof import('onnxruntime-web')
+
+export async function createOnnxEngine(ports: EnginePorts): Promise<Engine> {
+  const ort: Ort = await import('onnxruntime-web')
+  const source = await ports.onnxWasm()
+  ort.env.logLevel = 'error'
+  ort.env.wasm.numThreads = ports.threads
+  // The agent calls the runtime from its own thread; a proxy worker only adds a hop.
+  ort.env.wasm.proxy = false
+  if (source.wasmBinary !== undefined) ort.env.wasm.wasmBinary = source.wasmBinary
+  if (source.wasmPaths !== undefined) ort.env.wasm.wasmPaths = source.wasmPaths
+
+  return {
+    async load(manifest, files) {
+      const bytes = files.get(manifest.entry)
+      if (bytes === undefined) throw new AgentError('E_FILE_MISSING', `${modelId(manifest)}: ${manifest.entry}`)
+      let session: InferenceSession
+      try {
+        session = await ort.InferenceSession.create(bytes, {
+          executionProviders: ['wasm'],
+          graphOptimizationLevel: 'all',
+          // Small models at batch 1: the arena and memory pattern buy nothing and cost RSS.
+          enableCpuMemArena: false,
+          enableMemPattern: false,
+        })
+      } catch (e) {
+        throw new AgentError('E_ENGINE_LOAD', `${modelId(manifest)}: ${(e as Error).message}`)
+      }
+      // The runtime is initialized now; the 14 MB binary need not stay in memory.
+      ort.env.wasm.wasmBinary = undefined
+      return new OnnxSession(ort, session)
+    },
+  }
+}
+
+class OnnxSession implements EngineSession {
+  readonly #queue = new SerialQueue()
+  constructor(
+    private readonly ort: Ort,
+    private readonly session: InferenceSession,
+  ) {}
+
+  run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorOutput>> {
+    return this.#queue.run(async () => {
+      const tensors: Record<string, Tensor> = {}
+      for (const [name, t] of Object.entries(feeds)) tensors[name] = new this.ort.Tensor(t.data, t.dims)
+      let result: InferenceSession.OnnxValueMapType
+      try {
+        result = await this.session.run(tensors)
+      } catch (e) {
+        throw new AgentError('E_INFERENCE', (e as Error).message)
+      }
+      const out: Record<string, TensorOutput> = {}
+      for (const [name, tensor] of Object.entries(result)) {
+        out[name] = { data: tensor.data as ArrayLike<number | bigint>, dims: tensor.dims }
+      }
+      return out
+    })
+  }
+
+  dispose(): Promise<void> {
+    return this.#queue.run(() => this.session.release())
+  }
+}

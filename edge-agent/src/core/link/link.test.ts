@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest'
+import type { ProduceFrame } from '../../protocol/v1.ts'
+import { MemoryOutbox } from '../outbox/memory.ts'
+import { Link } from './link.ts'
+import type { SocketFactory, SocketHandlers } from './socket.ts'
+
+const limits = {
+  maxBatchRecords: 50,
+  maxFrameBytes: 64 * 1024,
+  maxRecordBytes: 1024,
+  credits: { records: 120, bytes: 1 << 20 },
+  ratePerSec: 100_000,
+  burst: 100_000,
+  heartbeatMs: 15_000,
+}
+
+/** A bridge in a few lines: checks seqs as the real one does, acks, and fails on cue. */
+function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = {}) {
+  let committed = 0
+  let frames = 0
+  const seen: number[] = []
+  const batchSizes: number[] = []
+  let connects = 0
+  const factory: SocketFactory = (_url, _protocol, h: SocketHandlers) => {
+    connects++
+    let open = true
+    const reply = (frame: unknown) => queueMicrotask(() => open && h.onMessage(JSON.stringify(frame)))
+    queueMicrotask(() => h.onOpen())
+    return {
+      send(text) {
+        const frame = JSON.parse(text) as ProduceFrame | { type: 'hello' | 'ping' }
+        if (frame.type === 'hello') {
+          reply({
+            type: 'welcome',
+            version: 1,
+            deviceId: 'd',
+            sessionId: `s${connects}`,
+            watermark: committed,
+            limits,
+            tokenExpiresAt: Date.now() + 3_600_000,
+          })
+          return
+        }
+        if (frame.type !== 'produce') return
+        frames++
+        batchSizes.push(frame.records.length)
+        const first = frame.records[0]?.seq ?? 0
+        if (frames === options.failFrame) {
+          reply({
+            type: 'error',
+            code: 'E_RATE_LIMITED',
+            message: 'slow',
+            retryable: true,
+            retryAfterMs: 20,
+            id: frame.id,
+            nextSeq: committed + 1,
+            watermark: committed,
+          })
+          return
+        }
+        if (first > committed + 1) {
+          reply({
+            type: 'error',
+            code: 'E_SEQ_GAP',
+            message: 'gap',
+            retryable: false,
+            id: frame.id,
+            nextSeq: committed + 1,
+          })
+          return
+        }
+        for (const r of frame.records) {
+          if (r.seq > committed) {
+            seen.push(r.seq)
+            committed = r.seq
+          }
+        }
+        reply({ type: 'ack', ranges: [{ from: first, to: committed }], watermark: committed })
+        if (frames === options.dropAfterFrames) {
+          open = false
+          queueMicrotask(() => h.onClose(1006, 'cut'))
+        }
+      },
+      close(code, reason) {
+        if (!open) return
+        open = false
+        h.onClose(code, reason)
+      },
+    }
+  }
+  return { factory, seen, batchSizes, connects: () => connects }
+}
+
+async function drain(outbox: MemoryOutbox, bridge: ReturnType<typeof fakeBridge>, through: number) {
+  const link = new Link({
+    url: 'http://bridge',
+    outbox,
+    socket: bridge.factory,
+    token: () => 't',
+    backoff: { baseMs: 1, capMs: 5 },
+  })
+  const done = new Promise<void>((resolve) => link.on('ack', (a) => a.watermark >= through && resolve()))
+  link.start()
+  await done
+  await link.stop()
+  return link
+}
+
+describe('Link', () => {
+  it('sends every record once, in order, in batches within the limits, and empties the outbox', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 0; i < 500; i++) await outbox.append({ value: i })
+    const bridge = fakeBridge()
+    await drain(outbox, bridge, 500)
+    expect(bridge.seen).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
+    expect(Math.max(...bridge.batchSizes)).toBeLessThanOrEqual(50)
+    expect(outbox.stats().depth).toBe(0)
+  })
+
+  it('after an error frame resends from nextSeq, ignoring the stale frames behind it', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 0; i < 300; i++) await outbox.append({ value: i })
+    const bridge = fakeBridge({ failFrame: 2 })
+    const link = await drain(outbox, bridge, 300)
+    expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(link.stats().lastError?.code).toBeDefined()
+  })
+
+  it('reconnects after a cut and resumes from the watermark', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 0; i < 300; i++) await outbox.append({ value: i })
+    const bridge = fakeBridge({ dropAfterFrames: 2 })
+    const link = await drain(outbox, bridge, 300)
+    expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(bridge.connects()).toBeGreaterThan(1)
+    expect(link.stats().reconnects).toBeGreaterThan(0)
+  })
+
+  it('after drop-oldest removed unsent records, the next session sends the survivors with no gap', async () => {
+    const outbox = new MemoryOutbox({ capBytes: 2000, overflow: 'drop-oldest' })
+    for (let i = 0; i < 100; i++) await outbox.append({ value: i })
+    const depth = outbox.stats().depth
+    expect(outbox.stats().dropped.overflow).toBeGreaterThan(0)
+    const bridge = fakeBridge()
+    await drain(outbox, bridge, depth)
+    expect(bridge.seen).toEqual(Array.from({ length: depth }, (_, i) => i + 1))
+  })
+})

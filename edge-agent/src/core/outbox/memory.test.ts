@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryOutbox } from './memory.ts'
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
+describe('MemoryOutbox', () => {
+  it('gives dense seqs from 1, peeks in order, and releases what is acked', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 1; i <= 10; i++) expect(await outbox.append({ value: { i } })).toBe(i)
+    const page = await outbox.peek(3, 4, 1 << 20)
+    expect(page.map((e) => e.seq)).toEqual([3, 4, 5, 6])
+    expect(text((page[0] as { payload: Uint8Array }).payload)).toBe('{"i":3}')
+    await outbox.ack(5)
+    expect(outbox.stats()).toMatchObject({ depth: 5, ackedSeq: 5, nextSeq: 11 })
+    expect(outbox.firstSeq).toBe(6)
+  })
+
+  it('reject: append throws E_OUTBOX_FULL at the cap and keeps everything', async () => {
+    const outbox = new MemoryOutbox({ capBytes: 1000, overflow: 'reject' })
+    let appended = 0
+    await expect(
+      (async () => {
+        for (;;) {
+          await outbox.append({ value: 'x'.repeat(50) })
+          appended++
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'E_OUTBOX_FULL' })
+    expect(outbox.stats().depth).toBe(appended)
+    expect(outbox.stats().dropped).toEqual({ overflow: 0, ttl: 0 })
+  })
+
+  it('drop-oldest: counts what it drops; resume renumbers so the bridge sees no gap', async () => {
+    const outbox = new MemoryOutbox({ capBytes: 1000, overflow: 'drop-oldest' })
+    const dropped: number[] = []
+    outbox.on('dropped', (d) => dropped.push(d.count))
+    for (let i = 1; i <= 40; i++) await outbox.append({ value: { i } })
+    const stats = outbox.stats()
+    expect(stats.dropped.overflow).toBeGreaterThan(0)
+    expect(stats.depth + stats.dropped.overflow).toBe(40)
+    expect(dropped.reduce((a, b) => a + b, 0)).toBe(stats.dropped.overflow)
+    // The bridge has nothing yet: the oldest survivor must go out as seq 1.
+    expect(await outbox.resume(0)).toBe(1)
+    const [first] = await outbox.peek(1, 1, 1 << 20)
+    expect(text((first as { payload: Uint8Array }).payload)).toBe(`{"i":${stats.dropped.overflow + 1}}`)
+    expect(outbox.nextSeq).toBe(stats.depth + 1)
+    expect(await outbox.append({ value: 'next' })).toBe(stats.depth + 1)
+  })
+
+  it('resume acks what Kafka has and treats a watermark beyond every seq as a reset outbox', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 1; i <= 5; i++) await outbox.append({ value: i })
+    expect(await outbox.resume(3)).toBe(4)
+    expect(outbox.stats().depth).toBe(2)
+    // The bridge knows seq 100: this outbox's records are new and follow it.
+    expect(await outbox.resume(100)).toBe(101)
+    expect((await outbox.peek(101, 10, 1 << 20)).map((e) => e.seq)).toEqual([101, 102])
+  })
+
+  it('TTL drops records older than ttlMs, unsent, and counts them', async () => {
+    let now = 1_000_000
+    const outbox = new MemoryOutbox({ ttlMs: 1000 }, () => now)
+    await outbox.append({ value: 1 })
+    now += 600
+    await outbox.append({ value: 2 })
+    now += 600
+    const page = await outbox.peek(1, 10, 1 << 20)
+    expect(page.map((e) => text(e.payload))).toEqual(['2'])
+    expect(outbox.stats().dropped.ttl).toBe(1)
+    expect(outbox.stats().oldestAgeMs).toBe(600)
+  })
+
+  it('rejects values it cannot store, with a code', async () => {
+    const outbox = new MemoryOutbox()
+    await expect(outbox.append({ value: 1, encoding: 'text' })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
+    await expect(outbox.append({ value: undefined })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
+  })
+})

@@ -1,0 +1,46 @@
+// Sequence bookkeeping shared by the stores. Records are stored under a local
+// log sequence number (lsn) that never changes; the seq the bridge sees is
+// lsn - shift. `shift` changes only in resume(), at the start of a session,
+// when nothing is in flight: that is what keeps renumbering safe.
+
+export interface SeqState {
+  /** lsn of the next append. */
+  nextLsn: number
+  /** Every lsn <= this is gone (acked, dropped, or expired). */
+  releasedLsn: number
+  /** Highest lsn the bridge acked. */
+  ackedLsn: number
+  shift: number
+  droppedOverflow: number
+  droppedTtl: number
+  corrupted: number
+}
+
+export const initialSeqState = (): SeqState => ({
+  nextLsn: 1,
+  releasedLsn: 0,
+  ackedLsn: 0,
+  shift: 0,
+  droppedOverflow: 0,
+  droppedTtl: 0,
+  corrupted: 0,
+})
+
+export const toSeq = (s: SeqState, lsn: number): number => lsn - s.shift
+export const toLsn = (s: SeqState, seq: number): number => seq + s.shift
+
+/**
+ * What resume(watermark) must do: the lsn to ack through, and the new shift.
+ * Pure so every store does exactly the same.
+ */
+export function planResume(s: SeqState, watermark: number): { ackLsn: number; shift: number } {
+  const nextSeq = toSeq(s, s.nextLsn)
+  if (watermark >= nextSeq) {
+    // The bridge has seqs this outbox never gave out: the outbox was reset
+    // (wiped disk, new install). What it holds is new: number it after the watermark.
+    return { ackLsn: s.releasedLsn, shift: s.releasedLsn + 1 - (watermark + 1) }
+  }
+  const ackLsn = Math.max(s.releasedLsn, toLsn(s, watermark))
+  // After the ack the first held lsn is ackLsn + 1; it must carry watermark + 1.
+  return { ackLsn, shift: ackLsn + 1 - (watermark + 1) }
+}

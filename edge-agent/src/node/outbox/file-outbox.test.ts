@@ -1,0 +1,194 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FileOutbox } from './file-outbox.ts'
+
+const dirs: string[] = []
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-unit-'))
+  dirs.push(dir)
+  return dir
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+const segments = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort()
+
+async function fill(outbox: FileOutbox, from: number, to: number): Promise<void> {
+  const appends: Promise<number>[] = []
+  for (let i = from; i <= to; i++) appends.push(outbox.append({ value: { i, pad: 'p'.repeat(40) } }))
+  const seqs = await Promise.all(appends)
+  expect(seqs).toEqual(Array.from({ length: to - from + 1 }, (_, k) => from + k))
+}
+
+describe('FileOutbox', () => {
+  it('keeps records, seqs and acks across a restart, byte for byte', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir)
+    await fill(a, 1, 100)
+    await a.append({ value: Uint8Array.of(0, 1, 255), encoding: 'bytes', topic: 'raw', headers: { k: 'v' } })
+    await a.ack(40)
+    await a.close()
+
+    const b = await FileOutbox.open(dir)
+    expect(b.nextSeq).toBe(102)
+    expect(b.firstSeq).toBe(41)
+    expect(b.stats()).toMatchObject({ depth: 61, ackedSeq: 40 })
+    const page = await b.peek(41, 1000, 1 << 20)
+    expect(page.map((e) => e.seq)).toEqual(Array.from({ length: 61 }, (_, k) => 41 + k))
+    expect(JSON.parse(text((page[0] as { payload: Uint8Array }).payload))).toEqual({ i: 41, pad: 'p'.repeat(40) })
+    expect(page[60]).toMatchObject({ seq: 101, topic: 'raw', encoding: 'bytes', headers: { k: 'v' } })
+    expect([...(page[60] as { payload: Uint8Array }).payload]).toEqual([0, 1, 255])
+    expect(await b.append({ value: 'after' })).toBe(102)
+    await b.close()
+  })
+
+  it('a torn tail (the file cut mid-record) recovers every complete record', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir)
+    await fill(a, 1, 50)
+    await a.close()
+    const [segment] = segments(dir)
+    const file = join(dir, segment as string)
+    const size = statSync(file).size
+    const perRecord = size / 50
+    // Cut the last record in half: 49 complete records remain.
+    truncateSync(file, size - Math.floor(perRecord / 2))
+
+    const b = await FileOutbox.open(dir)
+    expect(b.nextSeq).toBe(50)
+    const page = await b.peek(1, 1000, 1 << 20)
+    expect(page.map((e) => JSON.parse(text(e.payload)).i)).toEqual(Array.from({ length: 49 }, (_, k) => k + 1))
+    // The torn bytes are gone, so the next append lands cleanly as seq 50.
+    expect(await b.append({ value: { i: 50 } })).toBe(50)
+    await b.close()
+    const c = await FileOutbox.open(dir)
+    expect(c.nextSeq).toBe(51)
+    await c.close()
+  })
+
+  it('CRC32C catches a flipped byte: the record goes out as a marker, the seqs stay dense', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+    await fill(a, 1, 100)
+    await a.close()
+    // Flip one payload byte of the first record of the oldest (sealed) segment.
+    const file = join(dir, segments(dir)[0] as string)
+    const bytes = readFileSync(file)
+    bytes[50] = (bytes[50] as number) ^ 0x01
+    writeFileSync(file, bytes)
+
+    const b = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+    const corrupt: number[] = []
+    b.on('corrupt', (c) => corrupt.push(c.seq))
+    const page = await b.peek(1, 1000, 1 << 20)
+    expect(page.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, k) => k + 1))
+    expect(corrupt).toEqual([1])
+    expect(page[0]).toMatchObject({ headers: { 'kafka-edge-corrupt': 'crc32c' } })
+    expect(text((page[0] as { payload: Uint8Array }).payload)).toBe('null')
+    expect(JSON.parse(text((page[1] as { payload: Uint8Array }).payload)).i).toBe(2)
+    expect(b.stats().corrupted).toBe(1)
+    await b.close()
+  })
+
+  it('deletes segments whole once every record in them is acked', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+    await fill(a, 1, 200)
+    const before = segments(dir).length
+    expect(before).toBeGreaterThan(3)
+    await a.ack(150)
+    await new Promise((r) => setTimeout(r, 50))
+    const after = segments(dir)
+    expect(after.length).toBeLessThan(before)
+    // The oldest segment left starts at or before the first unacked record.
+    expect(Number((after[0] as string).slice(0, 20))).toBeLessThanOrEqual(151)
+    expect((await a.peek(151, 1000, 1 << 20)).length).toBe(50)
+    await a.close()
+  })
+
+  it('reject: at the cap append throws E_OUTBOX_FULL and nothing is lost', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir, { capBytes: 16 * 1024, segmentBytes: 4096, overflow: 'reject' })
+    let ok = 0
+    let error: unknown
+    for (let i = 1; i <= 1000 && !error; i++) {
+      try {
+        await a.append({ value: { i, pad: 'p'.repeat(40) } })
+        ok++
+      } catch (e) {
+        error = e
+      }
+    }
+    expect(error).toMatchObject({ code: 'E_OUTBOX_FULL' })
+    expect(a.stats()).toMatchObject({ depth: ok, dropped: { overflow: 0, ttl: 0 } })
+    expect((await a.peek(1, 10_000, 1 << 22)).length).toBe(ok)
+    // Acks make room again.
+    await a.ack(ok)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(await a.append({ value: 'room again' })).toBe(ok + 1)
+    await a.close()
+  })
+
+  it('drop-oldest: drops whole oldest segments, counts them, and renumbers survivors after a restart', async () => {
+    const dir = freshDir()
+    const options = { capBytes: 16 * 1024, segmentBytes: 4096, overflow: 'drop-oldest' as const }
+    const a = await FileOutbox.open(dir, options)
+    await fill(a, 1, 1000)
+    const stats = a.stats()
+    expect(stats.dropped.overflow).toBeGreaterThan(0)
+    expect(stats.depth + stats.dropped.overflow).toBe(1000)
+    expect(stats.bytes).toBeLessThanOrEqual(16 * 1024)
+    await a.close()
+
+    const b = await FileOutbox.open(dir, options)
+    expect(b.stats().depth).toBe(stats.depth)
+    // The bridge holds seqs 1..0: the oldest survivor goes out as seq 1, no gap.
+    expect(await b.resume(0)).toBe(1)
+    const page = await b.peek(1, 10_000, 1 << 22)
+    expect(page.map((e) => e.seq)).toEqual(Array.from({ length: stats.depth }, (_, k) => k + 1))
+    expect(JSON.parse(text((page[0] as { payload: Uint8Array }).payload)).i).toBe(stats.dropped.overflow + 1)
+    expect(await b.append({ value: 'next' })).toBe(stats.depth + 1)
+    await b.close()
+    // The renumbering is durable.
+    const c = await FileOutbox.open(dir, options)
+    expect(c.firstSeq).toBe(1)
+    expect(c.nextSeq).toBe(stats.depth + 2)
+    await c.close()
+  })
+
+  it('TTL drops records older than ttlMs unsent', async () => {
+    const dir = freshDir()
+    let now = 1_000_000
+    const a = await FileOutbox.open(dir, { ttlMs: 10_000, now: () => now })
+    await fill(a, 1, 10)
+    now += 6000
+    await fill(a, 11, 15)
+    now += 6000
+    const page = await a.peek(1, 100, 1 << 20)
+    expect(page.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15])
+    expect(a.stats()).toMatchObject({ depth: 5, dropped: { ttl: 10, overflow: 0 } })
+    await a.close()
+  })
+
+  it('one process per directory', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir)
+    await expect(FileOutbox.open(dir))
+      .resolves.toBeDefined()
+      .catch(() => {})
+    await a.close()
+    // A lock held by a live process (pid 1) holds; one left by a dead process is taken over.
+    writeFileSync(join(dir, 'outbox.lock'), '1')
+    await expect(FileOutbox.open(dir)).rejects.toMatchObject({ code: 'E_OUTBOX_LOCKED' })
+    writeFileSync(join(dir, 'outbox.lock'), '999999999')
+    const b = await FileOutbox.open(dir)
+    await b.close()
+  })
+})

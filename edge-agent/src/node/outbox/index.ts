@@ -1,0 +1,1 @@
+export { FileOutbox, type FileOutboxOptions } from './file-outbox.ts'

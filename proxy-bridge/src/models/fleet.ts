@@ -1,0 +1,166 @@
+import { EventEmitter } from 'node:events'
+import type { ModelStatusState } from '@kafka-edge/edge-agent/protocol'
+import { ProduceAcks, Producer } from '@platformatic/kafka'
+import { type RawMessage, TopicFollower } from '../kafka/topic-follower.ts'
+
+/** One record on edge.fleet (key = device id). docs/models.md, "Fleet events". */
+export interface FleetEvent {
+  v: 1
+  type: 'model-status'
+  deviceId: string
+  model: string
+  version: number
+  state: ModelStatusState
+  reason?: string
+  /** Every model the device runs after this event: name → version. */
+  running?: Record<string, number>
+  /** ms since the epoch, when the bridge received it. */
+  at: number
+  bridge: string
+}
+
+export type StateCounts = Record<ModelStatusState, number>
+
+export interface FleetSummary {
+  /** Devices that reported on this model at all. */
+  devices: number
+  /** By the version of each device's latest report: how many are in each state. */
+  versions: Record<string, StateCounts>
+}
+
+interface LatestReport {
+  version: number
+  state: ModelStatusState
+  at: number
+}
+
+const emptyCounts = (): StateCounts => ({ activated: 0, rejected: 0, 'rolled-back': 0 })
+
+/**
+ * The latest report of each device for each model, and the version each
+ * device runs. Pure: the bridge feeds it from edge.fleet, the CLI too.
+ */
+export class FleetCounts {
+  readonly #latest = new Map<string, Map<string, LatestReport>>()
+  readonly #running = new Map<string, Map<string, number>>()
+
+  apply(event: FleetEvent): void {
+    let devices = this.#latest.get(event.model)
+    if (!devices) {
+      devices = new Map()
+      this.#latest.set(event.model, devices)
+    }
+    const previous = devices.get(event.deviceId)
+    if (previous && previous.at > event.at) return
+    devices.set(event.deviceId, { version: event.version, state: event.state, at: event.at })
+    let running = this.#running.get(event.deviceId)
+    if (!running) {
+      running = new Map()
+      this.#running.set(event.deviceId, running)
+    }
+    if (event.running) {
+      for (const [model, version] of Object.entries(event.running)) running.set(model, version)
+    } else if (event.state === 'activated') {
+      running.set(event.model, event.version)
+    } else if (running.get(event.model) === event.version) {
+      running.delete(event.model)
+    }
+  }
+
+  running(deviceId: string, model: string): number | undefined {
+    return this.#running.get(deviceId)?.get(model)
+  }
+
+  summary(model: string): FleetSummary {
+    const devices = this.#latest.get(model)
+    const versions: Record<string, StateCounts> = {}
+    for (const report of devices?.values() ?? []) {
+      const key = String(report.version)
+      const counts = versions[key] ?? emptyCounts()
+      counts[report.state]++
+      versions[key] = counts
+    }
+    return { devices: devices?.size ?? 0, versions }
+  }
+
+  /** Devices whose latest report is about `version`, and how many of them rejected or rolled it back. */
+  outcome(model: string, version: number): { total: number; failed: number } {
+    const counts = this.summary(model).versions[String(version)] ?? emptyCounts()
+    const failed = counts.rejected + counts['rolled-back']
+    return { total: failed + counts.activated, failed }
+  }
+}
+
+export function decodeFleetEvent(value: Buffer | null | undefined): FleetEvent | undefined {
+  if (!value?.length) return undefined
+  try {
+    const event = JSON.parse(value.toString('utf8')) as FleetEvent
+    if (event.v !== 1 || event.type !== 'model-status' || typeof event.model !== 'string') return undefined
+    if (typeof event.deviceId !== 'string' || !Number.isSafeInteger(event.version)) return undefined
+    return event
+  } catch {
+    return undefined
+  }
+}
+
+/** Follows edge.fleet from its earliest retained record; emits `event` for each. */
+export class FleetView extends EventEmitter<{ event: [FleetEvent] }> {
+  readonly counts = new FleetCounts()
+  readonly #follower: TopicFollower
+
+  constructor(brokers: string[], clientId: string, topic: string) {
+    super()
+    this.setMaxListeners(0)
+    this.#follower = new TopicFollower(brokers, `${clientId}-fleet`, topic, (m) => this.#apply(m))
+  }
+
+  #apply(message: RawMessage): void {
+    const event = decodeFleetEvent(message.value)
+    if (!event) return
+    this.counts.apply(event)
+    this.emit('event', event)
+  }
+
+  async start(): Promise<void> {
+    await this.#follower.start()
+    await this.#follower.caughtUp()
+  }
+
+  caughtUp(timeoutMs?: number): Promise<void> {
+    return this.#follower.caughtUp(timeoutMs)
+  }
+
+  close(): Promise<void> {
+    return this.#follower.close()
+  }
+}
+
+/** Writes device reports to edge.fleet (idempotent producer, acks=all, key = device id). */
+export class FleetWriter {
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #topic: string
+
+  constructor(brokers: string[], clientId: string, topic: string) {
+    this.#topic = topic
+    this.#producer = new Producer({
+      clientId: `${clientId}-fleet`,
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      retries: 3,
+      retryDelay: 100,
+    })
+  }
+
+  async write(event: FleetEvent): Promise<void> {
+    await this.#producer.send({
+      messages: [
+        { topic: this.#topic, key: Buffer.from(event.deviceId), value: Buffer.from(JSON.stringify(event), 'utf8') },
+      ],
+    })
+  }
+
+  close(): Promise<void> {
+    return this.#producer.close()
+  }
+}

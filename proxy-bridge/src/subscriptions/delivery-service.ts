@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto'
+import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
+import {
+  type DeliveredRecord,
+  type ReplyFrame,
+  RequestHeaders,
+  type RequestRecord,
+} from '@kafka-edge/edge-agent/protocol/delivery'
+import { ProduceAcks, Producer } from '@platformatic/kafka'
+import type { DeviceIdentity } from '../auth/tokens.ts'
+import type { BridgeConfig } from '../config.ts'
+import { BridgeError } from '../errors.ts'
+import { LogReader } from '../kafka/log-reader.ts'
+import type { DeviceStateView } from '../kafka/state-view.ts'
+import type { TopicCatalog } from '../kafka/topic-catalog.ts'
+import { addressesOf, maySubscribe } from './addressing.ts'
+import { DeviceSubscription } from './device-subscription.ts'
+import { PositionStore, positionsKey } from './positions.ts'
+import { ReplyTail, type ReplyValue } from './reply-tail.ts'
+import { TopicFanout } from './topic-fanout.ts'
+
+/**
+ * Kafka → device, for one bridge: a fan-out per subscribed topic, catch-up
+ * reads from each device's stored position, acked positions written back to
+ * Kafka, and request/reply with correlation ids.
+ */
+export class DeliveryService {
+  readonly #config: BridgeConfig
+  readonly #view: DeviceStateView
+  readonly #catalog: TopicCatalog
+  readonly #reader: LogReader
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #positions: PositionStore
+  readonly replies: ReplyTail
+  readonly #fanouts = new Map<string, Promise<TopicFanout>>()
+  #log: (error: unknown) => void
+
+  private constructor(
+    config: BridgeConfig,
+    view: DeviceStateView,
+    catalog: TopicCatalog,
+    statePartitions: number,
+    log: (e: unknown) => void,
+  ) {
+    this.#config = config
+    this.#view = view
+    this.#catalog = catalog
+    this.#log = log
+    const { brokers, clientId } = config.kafka
+    this.#reader = new LogReader(brokers, `${clientId}-delivery`)
+    this.#producer = new Producer({
+      clientId: `${clientId}-delivery`,
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      producerId: -1n,
+      producerEpoch: -1,
+    })
+    this.#positions = new PositionStore(
+      this.#producer,
+      config.topics.deviceState,
+      statePartitions,
+      config.delivery.positionFlushMs,
+    )
+    this.replies = new ReplyTail(config.delivery.replyKeepMs)
+  }
+
+  static async start(
+    config: BridgeConfig,
+    view: DeviceStateView,
+    catalog: TopicCatalog,
+    statePartitions: number,
+    log: (e: unknown) => void,
+  ): Promise<DeliveryService> {
+    const service = new DeliveryService(config, view, catalog, statePartitions, log)
+    await service.replies.start(service.#reader, config.topics.replies)
+    return service
+  }
+
+  #fanout(topic: string): Promise<TopicFanout> {
+    let fanout = this.#fanouts.get(topic)
+    if (!fanout) {
+      fanout = TopicFanout.start(this.#reader, topic, this.#log)
+      fanout.catch(() => this.#fanouts.delete(topic))
+      this.#fanouts.set(topic, fanout)
+    }
+    return fanout
+  }
+
+  /** Starts delivering each topic to the device; refuses topics the token does not open or Kafka lacks. */
+  async subscribe(
+    identity: DeviceIdentity,
+    topics: string[],
+    deliver: (records: DeliveredRecord[]) => void,
+  ): Promise<DeviceSubscription[]> {
+    for (const topic of topics) {
+      if (!maySubscribe(identity, topic, this.#config.topics)) {
+        throw new BridgeError(ErrorCodes.TOPIC_DENIED, `topic "${topic}" is not readable with this device's token`)
+      }
+      if (!(await this.#catalog.exists(topic))) {
+        throw new BridgeError(ErrorCodes.TOPIC_UNKNOWN, `topic "${topic}" does not exist in Kafka`)
+      }
+    }
+    // Positions another bridge stored just before this device moved here must be seen.
+    await this.#view.caughtUp()
+    const subscriptions: DeviceSubscription[] = []
+    for (const topic of topics) {
+      const fanout = await this.#fanout(topic)
+      const partitions = await this.#reader.partitions(topic)
+      const stored = this.#view.positions(positionsKey(identity.deviceId, topic))
+      const lookback = stored
+        ? []
+        : await this.#reader.offsetsForTime(topic, Date.now() - this.#config.delivery.lookbackMs)
+      const ends = stored ? [] : await this.#reader.endOffsets(topic)
+      const start = new Map<number, bigint>()
+      for (let p = 0; p < partitions; p++) {
+        const from = stored?.[String(p)]
+        const byTime = lookback[p]
+        start.set(
+          p,
+          from !== undefined ? BigInt(from) : byTime !== undefined && byTime >= 0n ? byTime : (ends[p] ?? 0n),
+        )
+      }
+      const subscription = new DeviceSubscription({
+        topic,
+        partitions,
+        addresses: addressesOf(identity),
+        reader: this.#reader,
+        fanout,
+        start,
+        maxUnacked: this.#config.delivery.maxUnacked,
+        deliver,
+      })
+      subscription.start()
+      subscriptions.push(subscription)
+    }
+    return subscriptions
+  }
+
+  /** Stores an acked position (after `offset`) of a device in Kafka. */
+  storePosition(deviceId: string, topic: string, partition: number, next: bigint): void {
+    const known = this.#view.positions(positionsKey(deviceId, topic)) ?? {}
+    this.#positions.record(deviceId, topic, partition, next, known)
+  }
+
+  /** Writes pending positions now (a device left: its next bridge should start where it stopped). */
+  flushPositions(): void {
+    void this.#positions.flush()
+  }
+
+  /** Writes a request record to the commands topic; returns its correlation id. */
+  async sendRequest(deviceId: string, request: RequestRecord['request'], timeoutMs: number): Promise<string> {
+    const correlationId = randomUUID()
+    const value: RequestRecord = {
+      correlationId,
+      replyTopic: this.#config.topics.replies,
+      expiresAt: Date.now() + timeoutMs,
+      request,
+    }
+    await this.#producer.send({
+      messages: [
+        {
+          topic: this.#config.topics.commands,
+          key: Buffer.from(deviceId),
+          value: Buffer.from(JSON.stringify(value)),
+          headers: new Map([
+            [Buffer.from(RequestHeaders.CORRELATION_ID), Buffer.from(correlationId)],
+            [Buffer.from(RequestHeaders.REPLY_TOPIC), Buffer.from(this.#config.topics.replies)],
+          ]),
+        },
+      ],
+    })
+    return correlationId
+  }
+
+  /** A device's reply goes to the replies topic, keyed by correlation id, whichever bridge asked. */
+  async reply(deviceId: string, frame: ReplyFrame): Promise<void> {
+    const value: ReplyValue = {
+      correlationId: frame.correlationId,
+      deviceId,
+      ok: frame.ok,
+      ...(frame.result !== undefined ? { result: frame.result } : {}),
+      ...(frame.error ? { error: frame.error } : {}),
+      at: Date.now(),
+    }
+    await this.#producer.send({
+      messages: [
+        {
+          topic: this.#config.topics.replies,
+          key: Buffer.from(frame.correlationId),
+          value: Buffer.from(JSON.stringify(value)),
+        },
+      ],
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.#positions.flush()
+    await Promise.all([...this.#fanouts.values()].map(async (f) => (await f.catch(() => undefined))?.stop()))
+    await this.replies.stop()
+    await this.#producer.close().catch(() => {})
+    await this.#reader.close()
+  }
+}

@@ -1,0 +1,73 @@
+import type { Producer } from '@platformatic/kafka'
+import { encodeState, partitionOf } from '../kafka/device-state.ts'
+
+/** Key of a device's delivery positions for one topic in the device-state topic. */
+export function positionsKey(deviceId: string, topic: string): string {
+  return `${deviceId}#sub#${topic}`
+}
+
+export interface PositionsValue {
+  v: 1
+  deviceId: string
+  topic: string
+  /** partition → next offset to deliver (last acked + 1). */
+  positions: Record<string, number>
+  at: number
+}
+
+/**
+ * Acked positions, written to the compacted device-state topic at most every
+ * `flushMs` per device and topic, so a device resumes on any bridge after its
+ * last acked record. Delivery is at-least-once: a crash loses at most the
+ * positions of the last interval, whose records are then delivered again.
+ */
+export class PositionStore {
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #topic: string
+  readonly #partitions: number
+  readonly #flushMs: number
+  readonly #dirty = new Map<string, PositionsValue>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(
+    producer: Producer<Buffer, Buffer, Buffer, Buffer>,
+    stateTopic: string,
+    statePartitions: number,
+    flushMs: number,
+  ) {
+    this.#producer = producer
+    this.#topic = stateTopic
+    this.#partitions = statePartitions
+    this.#flushMs = flushMs
+  }
+
+  record(deviceId: string, topic: string, partition: number, next: bigint, known: Record<string, number>): void {
+    const key = positionsKey(deviceId, topic)
+    const value = this.#dirty.get(key) ?? { v: 1, deviceId, topic, positions: { ...known }, at: 0 }
+    value.positions[String(partition)] = Number(next)
+    value.at = Date.now()
+    this.#dirty.set(key, value)
+    this.#timer ??= setTimeout(() => void this.flush(), this.#flushMs)
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#dirty.size === 0) return
+    const values = [...this.#dirty]
+    this.#dirty.clear()
+    await this.#producer
+      .send({
+        messages: values.map(([key, value]) => ({
+          topic: this.#topic,
+          partition: partitionOf(value.deviceId, this.#partitions),
+          key: Buffer.from(key),
+          value: encodeState(value as never),
+        })),
+      })
+      .catch(() => {
+        // Kafka unavailable: keep the newest positions for the next flush.
+        for (const [key, value] of values) if (!this.#dirty.has(key)) this.#dirty.set(key, value)
+      })
+  }
+}
