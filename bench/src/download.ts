@@ -6,7 +6,18 @@ import { createHash, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { devPublicKey, blobModel } from './model-fixtures.ts'
 import type { BenchResult } from './report.ts'
-import { deviceToken, log, repoRoot, round, sleep, spawnNode, startBridgeProcess, startKafka, Teardown, workDir } from './stack.ts'
+import {
+  deviceToken,
+  log,
+  repoRoot,
+  round,
+  sleep,
+  spawnNode,
+  startBridgeProcess,
+  startKafka,
+  Teardown,
+  workDir,
+} from './stack.ts'
 import { freePort } from '@kafka-edge/dev-kafka'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
@@ -20,7 +31,11 @@ createServer((req, res) => { res.writeHead(200, { 'content-length': size, 'conte
   createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(res) }).listen(Number(process.env.PORT), '127.0.0.1')`
 
 /** Downloads `url` `rounds` times; MB/s over all of them, and the sha256 of the last body. */
-async function measure(url: string, headers: Record<string, string>, rounds: number): Promise<{ mbPerS: number; sha256: string }> {
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  rounds: number,
+): Promise<{ mbPerS: number; sha256: string }> {
   let bytes = 0
   let sha256 = ''
   const started = performance.now()
@@ -28,7 +43,7 @@ async function measure(url: string, headers: Record<string, string>, rounds: num
     const res = await fetch(url, { headers })
     if (res.status !== 200 || !res.body) throw new Error(`GET ${url}: ${res.status}`)
     const hash = i === rounds - 1 ? createHash('sha256') : undefined
-    for await (const chunk of res.body) {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       bytes += chunk.length
       hash?.update(chunk)
     }
@@ -55,7 +70,18 @@ export async function download(): Promise<BenchResult> {
     await new Promise<void>((resolve, reject) =>
       execFile(
         process.execPath,
-        [bin, 'publish', model.dir, '--config', join(workDir, `${prefix}-bridge.json`), '--brokers', brokers.join(','), '--trusted-key', `dev=${devPublicKey}`, '--quiet'],
+        [
+          bin,
+          'publish',
+          model.dir,
+          '--config',
+          join(workDir, `${prefix}-bridge.json`),
+          '--brokers',
+          brokers.join(','),
+          '--trusted-key',
+          `dev=${devPublicKey}`,
+          '--quiet',
+        ],
         (error, _out, stderr) => (error ? reject(new Error(stderr)) : resolve()),
       ),
     )
@@ -74,7 +100,9 @@ export async function download(): Promise<BenchResult> {
     if (viaBridge.sha256 !== model.sha256) throw new Error('the bridge served different bytes')
 
     const port = await freePort()
-    const reference = spawnNode(td, 'download-static', ['-e', staticServer], { env: { FILE: model.file, PORT: String(port) } })
+    const reference = spawnNode(td, 'download-static', ['-e', staticServer], {
+      env: { FILE: model.file, PORT: String(port) },
+    })
     await sleep(500)
     const refUrl = `http://127.0.0.1:${port}/blob.bin`
     await measure(refUrl, {}, 2)

@@ -68,8 +68,11 @@ function reader(child: Child): (event: ClientLine['event'], timeoutMs: number) =
 function cli(args: string[], brokers: string[]): Promise<void> {
   const bin = join(repoRoot, 'proxy-bridge/bin/kafka-edge-models.js')
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, ...args, '--brokers', brokers.join(','), '--trusted-key', `dev=${devPublicKey}`, '--quiet'], (error, _out, stderr) =>
-      error ? reject(new Error(`kafka-edge-models ${args[0]} failed: ${stderr}`)) : resolve(),
+    execFile(
+      process.execPath,
+      [bin, ...args, '--brokers', brokers.join(','), '--trusted-key', `dev=${devPublicKey}`, '--quiet'],
+      (error, _out, stderr) =>
+        error ? reject(new Error(`kafka-edge-models ${args[0]} failed: ${stderr}`)) : resolve(),
     )
   })
 }
@@ -95,7 +98,12 @@ export async function fanout(): Promise<BenchResult> {
     const per = Math.ceil(s.sessions / s.children)
     const clients = Array.from({ length: s.children }, (_, i) => {
       const child = spawnNode(td, `fanout-client-${i}`, ['--import', 'tsx', 'bench/src/fanout-client.ts'], {
-        env: { BRIDGE_URL: bridge.url, COUNT: String(Math.min(per, s.sessions - i * per)), FIRST: String(i * per), VERSION: '2' },
+        env: {
+          BRIDGE_URL: bridge.url,
+          COUNT: String(Math.min(per, s.sessions - i * per)),
+          FIRST: String(i * per),
+          VERSION: '2',
+        },
         stdin: true,
         stdout: 'pipe',
       })

@@ -24,7 +24,12 @@ export const inferenceTargets = { cold_start_ms: 400, web_to_native_ratio: 2, rs
 
 const models = join(repoRoot, 'models')
 const wineInput = JSON.parse(readFileSync(join(models, 'wine', 'manifest.json'), 'utf8')).golden.vectors[0].input
-const LATENCY_FILES = ['wine/model.int8.onnx', 'vibration-anomaly/model.int8.onnx', 'wine/model.onnx', 'vibration-anomaly/model.onnx']
+const LATENCY_FILES = [
+  'wine/model.int8.onnx',
+  'vibration-anomaly/model.int8.onnx',
+  'wine/model.onnx',
+  'vibration-anomaly/model.onnx',
+]
 const log = (msg: string) => process.stderr.write(`[inference] ${msg}\n`)
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -42,7 +47,9 @@ async function latencies(): Promise<void> {
     const bytes = new Uint8Array(readFileSync(join(models, file)))
     const width = file.startsWith('wine') ? 13 : 256
     const name = file.startsWith('wine') ? 'features' : 'window'
-    const data = Float32Array.from({ length: width }, (_, i) => (file.startsWith('wine') ? (wineInput[Object.keys(wineInput)[i] as string] as number) : Math.sin(i / 5)))
+    const data = Float32Array.from({ length: width }, (_, i) =>
+      file.startsWith('wine') ? (wineInput[Object.keys(wineInput)[i] as string] as number) : Math.sin(i / 5),
+    )
     const manifest = { name: 'bench', version: 1, entry: file } as never
     const w = await web.load(manifest, new Map([[file, bytes]]))
     const n = await native.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 })
@@ -76,7 +83,10 @@ function latencyChild(v8Flags: string): Record<string, number> {
 
 async function rssOfRunningAgent(bin: string, dir: string): Promise<number> {
   writeFileSync(join(dir, 'agent.json'), JSON.stringify({ dataDir: 'data', http: { port: 0 } }))
-  const child: ChildProcess = spawn(process.execPath, [bin, 'run', '--config', 'agent.json'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child: ChildProcess = spawn(process.execPath, [bin, 'run', '--config', 'agent.json'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = ''
@@ -110,7 +120,11 @@ export async function inference(): Promise<BenchResult> {
     const starts: number[] = []
     for (let i = 0; i < 7; i++) {
       const t = performance.now()
-      const out = execFileSync(process.execPath, [bin, 'predict', '--model', join(models, 'wine'), '--input', JSON.stringify(wineInput)], { cwd: dir, encoding: 'utf8' })
+      const out = execFileSync(
+        process.execPath,
+        [bin, 'predict', '--model', join(models, 'wine'), '--input', JSON.stringify(wineInput)],
+        { cwd: dir, encoding: 'utf8' },
+      )
       starts.push(performance.now() - t)
       if (!out.includes('class_0')) throw new Error(`unexpected prediction: ${out}`)
     }

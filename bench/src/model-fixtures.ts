@@ -32,7 +32,10 @@ export function blobModel(name: string, bytes: number): { dir: string; file: str
   const file = join(dir, 'blob.bin')
   writeFileSync(file, data)
   const sha256 = createHash('sha256').update(data).digest('hex')
-  const wine = JSON.parse(readFileSync(join(repoRoot, 'models', 'wine', 'manifest.json'), 'utf8')) as Record<string, unknown>
+  const wine = JSON.parse(readFileSync(join(repoRoot, 'models', 'wine', 'manifest.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >
   writeSigned(dir, {
     ...wine,
     name,

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { TokenVerifier } from './auth/tokens.ts'
 import type { BridgeConfig } from './config.ts'
 import type { IngestContext } from './ingest/context.ts'
+import { BridgeInflight } from './ingest/inflight.ts'
 import { DeviceWriters } from './kafka/device-writers.ts'
 import { DeliveryService } from './subscriptions/delivery-service.ts'
 import { KafkaReadiness } from './kafka/readiness.ts'
@@ -78,6 +79,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
   const catalog = new TopicCatalog(admin)
   let writers: DeviceWriters | undefined
   let delivery: DeliveryService | undefined
+  const inflight = new BridgeInflight(config.limits.bridgeInflightBytes)
   let ingest: IngestContext | undefined
   const verifier = new TokenVerifier(config.auth)
   if (!verifier.configured)
@@ -124,6 +126,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           log: app.log,
           models,
           delivery,
+          inflight,
           isDraining: () => draining,
         }
         return

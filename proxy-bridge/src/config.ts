@@ -36,6 +36,8 @@ export interface LimitsConfig {
   ratePerSec: number
   burst: number
   heartbeatMs: number
+  /** Bytes of admitted, unacked produce frames across all devices; over it, sockets are not read. */
+  bridgeInflightBytes: number
 }
 
 export interface ExactlyOnceConfig {
@@ -126,11 +128,12 @@ export const defaultConfig: BridgeConfig = {
     maxBatchRecords: 500,
     maxFrameBytes: 1024 * 1024,
     maxRecordBytes: 512 * 1024,
-    creditRecords: 5000,
-    creditBytes: 8 * 1024 * 1024,
+    creditRecords: 1000,
+    creditBytes: 2 * 1024 * 1024,
     ratePerSec: 20_000,
     burst: 40_000,
     heartbeatMs: 15_000,
+    bridgeInflightBytes: 64 * 1024 * 1024,
   },
   exactlyOnce: {
     transactionalIdPrefix: 'kafka-edge',

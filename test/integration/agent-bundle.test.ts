@@ -42,7 +42,10 @@ afterAll(async () => {
 })
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(dir, 'bin', 'kafka-edge-agent.mjs'), ...args], { cwd: dir, encoding: 'utf8' })
+  const r = spawnSync(process.execPath, [join(dir, 'bin', 'kafka-edge-agent.mjs'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
   return { status: r.status, stdout: r.stdout, error: r.stderr ? JSON.parse(r.stderr).error : undefined }
 }
 
@@ -91,10 +94,14 @@ describe('the Node bundle alone in a directory', () => {
         bridge: { url: 'ws://example.invalid' },
       }),
     )
-    const child: ChildProcess = spawn(process.execPath, [join(dir, 'bin', 'kafka-edge-agent.mjs'), 'run', '--config', 'agent.json'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [join(dir, 'bin', 'kafka-edge-agent.mjs'), 'run', '--config', 'agent.json'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     const events: Record<string, unknown>[] = []
     const waitFor = (name: string) =>
       new Promise<Record<string, unknown>>((resolve) => {
@@ -122,10 +129,19 @@ describe('the Node bundle alone in a directory', () => {
     expect(ok.status).toBe(200)
     expect(await ok.json()).toMatchObject({ outputs: { label: 'class_0' }, model: { version: 2 } })
     const missing = await post(JSON.stringify({ input: { alcohol: 1 } }))
-    expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([400, 'E_FEATURE_MISSING'])
+    expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'E_FEATURE_MISSING',
+    ])
     const garbage = await post('{')
-    expect([garbage.status, ((await garbage.json()) as { error: { code: string } }).error.code]).toEqual([400, 'E_JSON'])
-    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ status: 'ok', model: { name: 'wine', version: 2 } })
+    expect([garbage.status, ((await garbage.json()) as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'E_JSON',
+    ])
+    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({
+      status: 'ok',
+      model: { name: 'wine', version: 2 },
+    })
     const models = (await (await fetch(`${url}/models`)).json()) as Record<string, unknown>
     expect(models).toMatchObject({ current: { name: 'wine', version: 2 }, state: { highestSeen: { wine: 2 } } })
     expect((await fetch(`${url}/nope`)).status).toBe(404)

@@ -120,7 +120,12 @@ describe('kill -9 during a model install', () => {
     expect(await install(dataDir, 2)).toMatchObject({ outcome: 'activated' })
     server.throttle.delayMs = 25
     server.throttle.chunkBytes = 256
-    const killed = await runChild(dataDir, 3, undefined, (e) => e.event === 'download-progress' && Number(e.received) > 1000)
+    const killed = await runChild(
+      dataDir,
+      3,
+      undefined,
+      (e) => e.event === 'download-progress' && Number(e.received) > 1000,
+    )
     server.throttle.delayMs = 0
     expect(killed.signal).toBe('SIGKILL')
     expect(existsSync(join(dataDir, 'downloads', 'wine', '3', 'model.int8.onnx'))).toBe(true)
@@ -128,7 +133,9 @@ describe('kill -9 during a model install', () => {
 
     server.requests.length = 0
     expect(await install(dataDir, 3)).toMatchObject({ outcome: 'activated', model: { version: 3 } })
-    expect(server.requests.some((r) => r.path === 'wine/3/model.int8.onnx' && /^bytes=\d+-$/.test(r.range ?? ''))).toBe(true)
+    expect(server.requests.some((r) => r.path === 'wine/3/model.int8.onnx' && /^bytes=\d+-$/.test(r.range ?? ''))).toBe(
+      true,
+    )
     expect((await offlineRestart(dataDir)).version).toBe(3)
   })
 
@@ -137,14 +144,18 @@ describe('kill -9 during a model install', () => {
     ['after-promote', 2],
     ['in-state-write', 2],
     ['after-state', 3],
-  ])('at %s: an offline restart predicts with wine@%i, and the install completes afterwards', async (crashAt, expected) => {
-    const dataDir = join(root, crashAt)
-    await install(dataDir, 2)
-    const run = await runChild(dataDir, 3, crashAt)
-    expect(run.signal).toBe('SIGKILL')
-    expect(run.events.at(-1)).toMatchObject({ event: 'crash', where: crashAt })
-    expect(await offlineRestart(dataDir)).toMatchObject({ version: expected, source: 'current' })
-    expect(leftovers(dataDir)).toEqual([])
-    if (expected === 2) expect(await install(dataDir, 3)).toMatchObject({ outcome: 'activated', model: { version: 3 } })
-  })
+  ])(
+    'at %s: an offline restart predicts with wine@%i, and the install completes afterwards',
+    async (crashAt, expected) => {
+      const dataDir = join(root, crashAt)
+      await install(dataDir, 2)
+      const run = await runChild(dataDir, 3, crashAt)
+      expect(run.signal).toBe('SIGKILL')
+      expect(run.events.at(-1)).toMatchObject({ event: 'crash', where: crashAt })
+      expect(await offlineRestart(dataDir)).toMatchObject({ version: expected, source: 'current' })
+      expect(leftovers(dataDir)).toEqual([])
+      if (expected === 2)
+        expect(await install(dataDir, 3)).toMatchObject({ outcome: 'activated', model: { version: 3 } })
+    },
+  )
 })

@@ -82,8 +82,8 @@ describe('WebSocket errors', () => {
     await client.hello()
     client.sendRaw('{"type": "produce", "records": [')
     expect((await client.error(ErrorCodes.BAD_FRAME)).message).toContain('not valid JSON')
-    client.send({ type: 'subscribe', topics: ['x'] })
-    expect((await client.error(ErrorCodes.UNKNOWN_FRAME_TYPE)).message).toContain('subscribe')
+    client.send({ type: 'teleport', to: 'mars' })
+    expect((await client.error(ErrorCodes.UNKNOWN_FRAME_TYPE)).message).toContain('teleport')
     const badSeq = await client.sendExpectingError(
       { type: 'produce', records: [{ seq: 0, value: 1 }] },
       ErrorCodes.BAD_FRAME,

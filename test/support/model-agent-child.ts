@@ -16,7 +16,13 @@ import { parseTrustedKeys } from '../../edge-agent/src/core/models/keys.ts'
 import { createNodeAgent } from '../../edge-agent/src/node/agent.ts'
 import { NodeModelStore } from '../../edge-agent/src/node/store.ts'
 
-const env = process.env as { DATA_DIR: string; MANIFEST_URL: string; KEY_PEM: string; CRASH_AT?: string; TARGET_VERSION: string }
+const env = process.env as {
+  DATA_DIR: string
+  MANIFEST_URL: string
+  KEY_PEM: string
+  CRASH_AT?: string
+  TARGET_VERSION: string
+}
 const { DATA_DIR, MANIFEST_URL, KEY_PEM, CRASH_AT, TARGET_VERSION } = env
 
 const die = (where: string) => {
@@ -34,7 +40,8 @@ NodeModelStore.prototype.rename = async function (from: string, to: string) {
 const write = NodeModelStore.prototype.write
 NodeModelStore.prototype.write = async function (path: string, data: Uint8Array) {
   // The swap is the state write that makes the target version current.
-  const swap = path === 'state.json' && JSON.parse(new TextDecoder().decode(data)).current?.version === Number(TARGET_VERSION)
+  const swap =
+    path === 'state.json' && JSON.parse(new TextDecoder().decode(data)).current?.version === Number(TARGET_VERSION)
   if (swap && CRASH_AT === 'in-state-write') {
     writeFileSync(join(this.root, `state.json.tmp-${randomBytes(4).toString('hex')}`), data)
     die(CRASH_AT)

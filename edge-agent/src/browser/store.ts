@@ -34,7 +34,8 @@ export class IndexedDbModelStore implements ModelStore {
           d.createObjectStore(FILES)
         },
       })
-      await navigator.storage?.persist?.().catch(() => false)
+      // Ask the browser not to evict the models under storage pressure.
+      await globalThis.navigator?.storage?.persist?.().catch(() => false)
       return new IndexedDbModelStore(db)
     } catch (e) {
       throw new AgentError('E_STORE', `IndexedDB ${name}: ${(e as Error).message}`)

@@ -7,27 +7,19 @@
 import { Engines } from './engines/engine.ts'
 import { AgentError, type AgentErrorCode, toAgentError } from './errors.ts'
 import { admitManifest, type CandidateContext, loadVerified, prepareCandidate } from './models/candidate.ts'
-import type { DownloadProgress, ModelSource } from './models/download.ts'
+import { bootModel, type BootSource, type Failure } from './models/boot.ts'
+import { type DownloadProgress, fetchManifest, type ModelSource } from './models/download.ts'
 import type { TrustedKeys } from './models/keys.ts'
 import type { LoadedModel } from './models/loaded.ts'
-import { type ModelManifest, modelId, parseManifest } from './models/manifest.ts'
+import { type ModelManifest, modelId } from './models/manifest.ts'
 import type { NamedOutputs } from './models/outputs.ts'
 import { Probation, type ProbationLimits } from './models/probation.ts'
-import { outputsAgree, type ShadowReport, ShadowStats } from './models/shadow.ts'
+import { type ShadowOptions, type ShadowReport, ShadowTrial } from './models/shadow.ts'
 import { type ModelRef, modelDir, Slots, type SlotState, type StoredModel } from './models/slots.ts'
 import { Emitter } from './outbox/emitter.ts'
 import type { Clock, Crypto, Downloader, EnginePorts, ModelStore } from './ports.ts'
 
-export interface ShadowOptions {
-  /** Share of live predictions the candidate also scores (0..1). */
-  sampleRate: number
-  /** Comparisons before the candidate is promoted or refused. */
-  samples: number
-  /** Agreement rate needed for promotion. */
-  minAgreement: number
-  /** Relative tolerance for numeric outputs (the golden-vector rule). */
-  tolerance: number
-}
+export type { ShadowOptions } from './models/shadow.ts'
 
 export interface AgentOptions {
   store: ModelStore
@@ -56,10 +48,8 @@ export type Outcome =
   | { outcome: 'activated' | 'shadow' | 'unchanged'; model: ModelRef }
   | { outcome: 'rejected' | 'download-failed'; model?: ModelRef; code: AgentErrorCode; message: string }
 
-type Failure = { name: string; version: number; code: AgentErrorCode; message: string }
-
 export interface AgentEvents {
-  booted: { model: ModelRef | null; source: 'current' | 'previous' | 'bundled' | 'none'; fallbacks: Failure[] }
+  booted: { model: ModelRef | null; source: BootSource; fallbacks: Failure[] }
   /** Every served prediction: the outbox (issue 6) subscribes here. */
   prediction: { input: unknown; result: PredictionResult }
   'download-progress': DownloadProgress
@@ -71,8 +61,6 @@ export interface AgentEvents {
   shadow: ShadowReport
 }
 
-type ShadowSlot = { model: LoadedModel; stats: ShadowStats }
-
 const DEFAULT_PROBATION: ProbationLimits = { predictions: 50, seconds: 60 }
 
 export class Agent extends Emitter<AgentEvents> {
@@ -83,7 +71,7 @@ export class Agent extends Emitter<AgentEvents> {
   #fallback: LoadedModel | undefined
   #probation: Probation | undefined
   #probationTimer: ReturnType<typeof setTimeout> | undefined
-  #shadow: ShadowSlot | undefined
+  #shadow: ShadowTrial | undefined
   #installing: Promise<Outcome> | undefined
   #rollingBack: Promise<void> | undefined
   #closed = false
@@ -97,28 +85,8 @@ export class Agent extends Emitter<AgentEvents> {
   /** Offline boot: persisted current, else previous, else the bundled model. Never touches the network. */
   async start(): Promise<void> {
     const state = await this.#slots.readState()
-    const fallbacks: Failure[] = []
-    let source: AgentEvents['booted']['source'] = 'none'
-    for (const slot of ['current', 'previous'] as const) {
-      const ref = state[slot]
-      if (ref === null || this.#current !== undefined) continue
-      try {
-        this.#current = await loadVerified(await this.#slots.readModel(modelDir(ref)), this.#engines, 'installed')
-        source = slot
-      } catch (e) {
-        const error = toAgentError(e, 'E_STORE')
-        fallbacks.push({ ...ref, code: error.code, message: error.message })
-      }
-    }
-    if (this.#current === undefined && this.options.bundledModel !== undefined) {
-      try {
-        this.#current = await loadVerified(await this.options.bundledModel(), this.#engines, 'bundled')
-        source = 'bundled'
-      } catch (e) {
-        const error = toAgentError(e)
-        fallbacks.push({ name: 'bundled', version: 0, code: error.code, message: error.message })
-      }
-    }
+    const { model, source, fallbacks } = await bootModel(state, this.#slots, this.#engines, this.options.bundledModel)
+    this.#current = model
     if (fallbacks.length > 0 && state.current !== null) {
       // Serve what loaded, and make it the persisted truth.
       const next: SlotState = {
@@ -128,7 +96,7 @@ export class Agent extends Emitter<AgentEvents> {
         probation: null,
       }
       await this.#slots.writeState(next)
-    } else if (state.probation !== null && source === 'current' && state.previous !== null) {
+    } else if (state.probation !== null && source === 'current') {
       // A restart during probation: the window starts again, the previous model stays ready.
       await this.#openProbation(state.previous)
     }
@@ -191,7 +159,7 @@ export class Agent extends Emitter<AgentEvents> {
     if (this.#probation !== undefined && model === this.#current) {
       if (this.#probation.recordSuccess(this.options.clock.monotonic())) void this.#passProbation(model)
     }
-    this.#maybeShadow(input, outputs)
+    this.#shadow?.offer(input, outputs)
     this.emit('prediction', { input, result })
     return result
   }
@@ -213,16 +181,7 @@ export class Agent extends Emitter<AgentEvents> {
   async #install(source: ModelSource, shadow: boolean): Promise<Outcome> {
     let manifest: ModelManifest
     try {
-      const response = await this.options.downloader.get(source.manifestUrl, { offset: 0 })
-      const chunks: Uint8Array[] = []
-      for await (const chunk of response.body) chunks.push(chunk)
-      const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-      let at = 0
-      for (const c of chunks) {
-        bytes.set(c, at)
-        at += c.length
-      }
-      manifest = parseManifest(new TextDecoder().decode(bytes))
+      manifest = await fetchManifest(this.options.downloader, source.manifestUrl)
     } catch (e) {
       const error = toAgentError(e, 'E_DOWNLOAD')
       const failure = { name: '', version: 0, code: error.code, message: error.message }
@@ -266,7 +225,10 @@ export class Agent extends Emitter<AgentEvents> {
     }
     if (shadow && this.#current !== undefined && this.options.shadow !== undefined) {
       this.#shadow?.model.retire()
-      this.#shadow = { model: candidate, stats: new ShadowStats(ref.name, ref.version) }
+      this.#shadow = new ShadowTrial(candidate, this.options.shadow, this.options.random ?? Math.random, {
+        report: (report) => this.emit('shadow', report),
+        verdict: (trial, agreed) => this.#shadowVerdict(trial, agreed),
+      })
       return { outcome: 'shadow', model: ref }
     }
     return this.#activate(candidate)
@@ -293,7 +255,7 @@ export class Agent extends Emitter<AgentEvents> {
     try {
       const state = await this.#slots.readState()
       const previous = old?.origin === 'installed' ? old.ref : null
-      const next: SlotState = { ...state, current: ref, previous, probation: previous ? ref : null }
+      const next: SlotState = { ...state, current: ref, previous, probation: old ? ref : null }
       await this.#slots.writeState(next)
       await this.#slots.collect(next)
     } catch (e) {
@@ -306,22 +268,30 @@ export class Agent extends Emitter<AgentEvents> {
     this.#fallback?.retire()
     this.#current = candidate
     this.#fallback = undefined
-    if (old !== undefined && old.origin === 'installed') {
+    if (old !== undefined) {
+      // The replaced model, installed or bundled, stays loaded for an instant rollback.
       this.#fallback = old
-      await this.#openProbation(old.ref, false)
-    } else old?.retire()
+      await this.#openProbation(old.origin === 'installed' ? old.ref : null, false)
+    }
     this.emit('activated', { ...ref, previous: old?.ref ?? null })
     return { outcome: 'activated', model: ref }
   }
 
-  /** Opens the probation window of the current model; `previous` is what it would roll back to. */
-  async #openProbation(previous: ModelRef, load = true): Promise<void> {
+  /** Opens the probation window of the current model; `previous` (null: the bundled model) is the way back. */
+  async #openProbation(previous: ModelRef | null, load = true): Promise<void> {
     const current = this.#current
     if (current === undefined) return
     if (load) {
       try {
-        const stored = await this.#slots.readModel(modelDir(previous))
-        this.#fallback = await loadVerified(stored, this.#engines, 'installed')
+        if (previous !== null) {
+          this.#fallback = await loadVerified(
+            await this.#slots.readModel(modelDir(previous)),
+            this.#engines,
+            'installed',
+          )
+        } else if (this.options.bundledModel !== undefined) {
+          this.#fallback = await loadVerified(await this.options.bundledModel(), this.#engines, 'bundled')
+        } else return
       } catch {
         return // Nothing to roll back to: the current model simply serves.
       }
@@ -362,7 +332,7 @@ export class Agent extends Emitter<AgentEvents> {
       const state = await this.#slots.readState()
       const next: SlotState = {
         ...state,
-        current: to.ref,
+        current: to.origin === 'installed' ? to.ref : null,
         previous: null,
         probation: null,
         refused: [...state.refused.filter((r) => r !== bad), bad],
@@ -384,39 +354,19 @@ export class Agent extends Emitter<AgentEvents> {
     return this.#rollingBack
   }
 
-  #maybeShadow(input: unknown, served: NamedOutputs): void {
-    const shadow = this.#shadow
-    const options = this.options.shadow
-    if (shadow === undefined || options === undefined) return
-    if ((this.options.random ?? Math.random)() >= options.sampleRate) return
-    void shadow.model
-      .predict(input)
-      .then(
-        (outputs) => shadow.stats.record(outputsAgree(served, outputs, options.tolerance)),
-        () => {
-          shadow.stats.errors++
-          shadow.stats.record(false)
-        },
-      )
-      .then(() => this.#judgeShadow(shadow))
-  }
-
-  async #judgeShadow(shadow: ShadowSlot): Promise<void> {
-    const options = this.options.shadow
-    if (options === undefined || this.#shadow !== shadow) return
-    const report = shadow.stats.report()
-    if (report.compared % 10 === 0 || report.compared >= options.samples) this.emit('shadow', report)
-    if (report.compared < options.samples) return
+  async #shadowVerdict(trial: ShadowTrial, agreed: boolean): Promise<void> {
+    if (this.#shadow !== trial) return
     this.#shadow = undefined
-    if ((report.agreementRate ?? 0) >= options.minAgreement) {
-      await this.#activate(shadow.model)
+    if (agreed) {
+      await this.#activate(trial.model)
       return
     }
-    shadow.model.retire()
-    await this.#slots.discard(shadow.model.ref)
+    trial.model.retire()
+    await this.#slots.discard(trial.model.ref)
+    const report = trial.stats.report()
     const error = new AgentError(
       'E_SHADOW_DISAGREEMENT',
-      `${report.name}@${report.version} agreed on ${report.agreed} of ${report.compared} inputs (needs ${options.minAgreement})`,
+      `${report.name}@${report.version} agreed on ${report.agreed} of ${report.compared} inputs (needs ${this.options.shadow?.minAgreement})`,
     )
     this.emit('rejected', { name: report.name, version: report.version, code: error.code, message: error.message })
   }

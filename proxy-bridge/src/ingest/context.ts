@@ -6,6 +6,7 @@ import type { DeviceStateView } from '../kafka/state-view.ts'
 import type { TopicCatalog } from '../kafka/topic-catalog.ts'
 import type { BridgeMetrics } from '../metrics.ts'
 import type { DeliveryService } from '../subscriptions/delivery-service.ts'
+import type { BridgeInflight } from './inflight.ts'
 import type { ModelSessionHooks } from '../models/distribution.ts'
 
 /** What the WebSocket and REST sides share to get device records into Kafka. */
@@ -18,6 +19,7 @@ export interface IngestContext {
   catalog: TopicCatalog
   metrics: BridgeMetrics
   delivery: DeliveryService
+  inflight: BridgeInflight
   log: FastifyBaseLogger
   /** Model distribution: pushes `model` frames after welcome, takes model-status frames. */
   models?: ModelSessionHooks

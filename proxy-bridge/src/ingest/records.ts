@@ -17,6 +17,7 @@ export interface DecodeContext {
 }
 
 const maxFutureMs = 55 * 60 * 1000
+const noHeaders: Map<Buffer, Buffer> = new Map()
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
 
 function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at: number }): Buffer {
@@ -83,7 +84,8 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
       checkedTopics.add(topic)
     }
     const value = valueBytes(record, context, cursor)
-    const headers = new Map<Buffer, Buffer>()
+    // Most records carry no headers: they share one empty map, which nothing mutates.
+    const headers = record.headers ? new Map<Buffer, Buffer>() : noHeaders
     let size = value.length
     for (const [k, v] of Object.entries(record.headers ?? {})) {
       const hk = Buffer.from(k, 'utf8')
@@ -99,7 +101,10 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
     }
     // Kafka refuses records stamped more than an hour ahead (message.timestamp.after.max.ms).
     if (record.timestamp !== undefined && record.timestamp > context.receivedAt + maxFutureMs) {
-      throw invalid(record, `timestamp ${record.timestamp} is more than 55 minutes in the future; check the device clock`)
+      throw invalid(
+        record,
+        `timestamp ${record.timestamp} is more than 55 minutes in the future; check the device clock`,
+      )
     }
     out.push({ seq: record.seq, topic, value, headers, timestamp: BigInt(record.timestamp ?? context.receivedAt) })
   }

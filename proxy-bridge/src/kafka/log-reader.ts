@@ -74,7 +74,10 @@ export class LogReader {
 
   /** The current end (last stable offset) of every partition. */
   async endOffsets(topic: string): Promise<bigint[]> {
-    const offsets = await this.#consumer.listOffsets({ topics: [topic], isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+    const offsets = await this.#consumer.listOffsets({
+      topics: [topic],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    })
     return offsets.get(topic) ?? []
   }
 
@@ -95,29 +98,31 @@ export class LogReader {
     try {
       await Promise.all(
         [...byLeader].map(async ([node, partitions]) => {
-          const response: FetchResponse = await this.#consumer.fetch({
-            node,
-            isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-            maxWaitTime: options.maxWaitMs ?? 200,
-            maxBytes: options.maxBytes ?? 8 * 1024 * 1024,
-            topics: [
-              {
-                topicId: placement.topicId,
-                partitions: partitions.map((partition) => ({
-                  partition,
-                  fetchOffset: from.get(partition) ?? 0n,
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                  partitionMaxBytes: options.maxBytes ?? 1024 * 1024,
-                })),
-              },
-            ],
-          }).catch((error: unknown) => {
-            // Partition-level errors (e.g. offset out of range) still carry the response.
-            const partial = (error as { response?: FetchResponse }).response
-            if (partial?.responses) return partial
-            throw error
-          })
+          const response: FetchResponse = await this.#consumer
+            .fetch({
+              node,
+              isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+              maxWaitTime: options.maxWaitMs ?? 200,
+              maxBytes: options.maxBytes ?? 8 * 1024 * 1024,
+              topics: [
+                {
+                  topicId: placement.topicId,
+                  partitions: partitions.map((partition) => ({
+                    partition,
+                    fetchOffset: from.get(partition) ?? 0n,
+                    currentLeaderEpoch: -1,
+                    lastFetchedEpoch: -1,
+                    partitionMaxBytes: options.maxBytes ?? 1024 * 1024,
+                  })),
+                },
+              ],
+            })
+            .catch((error: unknown) => {
+              // Partition-level errors (e.g. offset out of range) still carry the response.
+              const partial = (error as { response?: FetchResponse }).response
+              if (partial?.responses) return partial
+              throw error
+            })
           for (const topicResponse of response.responses) {
             for (const p of topicResponse.partitions) {
               results.set(p.partitionIndex, committedRecords(topic, p, from.get(p.partitionIndex) ?? 0n))

@@ -135,10 +135,17 @@ export class FleetView extends EventEmitter<{ event: [FleetEvent] }> {
   }
 }
 
-/** Writes device reports to edge.fleet (idempotent producer, acks=all, key = device id). */
+/**
+ * Writes device reports to edge.fleet (idempotent producer, acks=all, key =
+ * device id). Reports queue and go out one request at a time, all queued ones
+ * together: concurrent first sends of a fresh idempotent producer can race
+ * its producer-id initialisation, and one request per burst is cheaper anyway.
+ */
 export class FleetWriter {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   readonly #topic: string
+  #queue: { event: FleetEvent; resolve(): void; reject(error: unknown): void }[] = []
+  #flushing = false
 
   constructor(brokers: string[], clientId: string, topic: string) {
     this.#topic = topic
@@ -152,12 +159,31 @@ export class FleetWriter {
     })
   }
 
-  async write(event: FleetEvent): Promise<void> {
-    await this.#producer.send({
-      messages: [
-        { topic: this.#topic, key: Buffer.from(event.deviceId), value: Buffer.from(JSON.stringify(event), 'utf8') },
-      ],
+  write(event: FleetEvent): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject })
+      if (!this.#flushing) void this.#flush()
     })
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, 500)
+      try {
+        await this.#producer.send({
+          messages: batch.map(({ event }) => ({
+            topic: this.#topic,
+            key: Buffer.from(event.deviceId),
+            value: Buffer.from(JSON.stringify(event), 'utf8'),
+          })),
+        })
+        for (const item of batch) item.resolve()
+      } catch (error) {
+        for (const item of batch) item.reject(error)
+      }
+    }
+    this.#flushing = false
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@ import {
   RequestHeaders,
   type RequestRecord,
 } from '@kafka-edge/edge-agent/protocol/delivery'
-import { ProduceAcks, Producer } from '@platformatic/kafka'
+import { type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka'
 import type { DeviceIdentity } from '../auth/tokens.ts'
 import type { BridgeConfig } from '../config.ts'
 import { BridgeError } from '../errors.ts'
@@ -33,6 +33,7 @@ export class DeliveryService {
   readonly #positions: PositionStore
   readonly replies: ReplyTail
   readonly #fanouts = new Map<string, Promise<TopicFanout>>()
+  #sendChain: Promise<void> = Promise.resolve()
   #log: (error: unknown) => void
 
   private constructor(
@@ -57,7 +58,7 @@ export class DeliveryService {
       producerEpoch: -1,
     })
     this.#positions = new PositionStore(
-      this.#producer,
+      (messages) => this.#send(messages),
       config.topics.deviceState,
       statePartitions,
       config.delivery.positionFlushMs,
@@ -75,6 +76,20 @@ export class DeliveryService {
     const service = new DeliveryService(config, view, catalog, statePartitions, log)
     await service.replies.start(service.#reader, config.topics.replies)
     return service
+  }
+
+  /**
+   * One send at a time: the idempotent producer numbers a batch when its
+   * answer arrives, so two batches in flight to one partition could share
+   * sequence numbers and the broker would drop the second as a duplicate.
+   */
+  #send(messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {
+    const sent = this.#sendChain.then(() => this.#producer.send({ messages }))
+    this.#sendChain = sent.then(
+      () => {},
+      () => {},
+    )
+    return sent.then(() => {})
   }
 
   #fanout(topic: string): Promise<TopicFanout> {
@@ -157,19 +172,17 @@ export class DeliveryService {
       expiresAt: Date.now() + timeoutMs,
       request,
     }
-    await this.#producer.send({
-      messages: [
-        {
-          topic: this.#config.topics.commands,
-          key: Buffer.from(deviceId),
-          value: Buffer.from(JSON.stringify(value)),
-          headers: new Map([
-            [Buffer.from(RequestHeaders.CORRELATION_ID), Buffer.from(correlationId)],
-            [Buffer.from(RequestHeaders.REPLY_TOPIC), Buffer.from(this.#config.topics.replies)],
-          ]),
-        },
-      ],
-    })
+    await this.#send([
+      {
+        topic: this.#config.topics.commands,
+        key: Buffer.from(deviceId),
+        value: Buffer.from(JSON.stringify(value)),
+        headers: new Map([
+          [Buffer.from(RequestHeaders.CORRELATION_ID), Buffer.from(correlationId)],
+          [Buffer.from(RequestHeaders.REPLY_TOPIC), Buffer.from(this.#config.topics.replies)],
+        ]),
+      },
+    ])
     return correlationId
   }
 
@@ -183,15 +196,13 @@ export class DeliveryService {
       ...(frame.error ? { error: frame.error } : {}),
       at: Date.now(),
     }
-    await this.#producer.send({
-      messages: [
-        {
-          topic: this.#config.topics.replies,
-          key: Buffer.from(frame.correlationId),
-          value: Buffer.from(JSON.stringify(value)),
-        },
-      ],
-    })
+    await this.#send([
+      {
+        topic: this.#config.topics.replies,
+        key: Buffer.from(frame.correlationId),
+        value: Buffer.from(JSON.stringify(value)),
+      },
+    ])
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Producer } from '@platformatic/kafka'
+import type { MessageToProduce } from '@platformatic/kafka'
 import { encodeState, partitionOf } from '../kafka/device-state.ts'
 
 /** Key of a device's delivery positions for one topic in the device-state topic. */
@@ -22,7 +22,7 @@ export interface PositionsValue {
  * positions of the last interval, whose records are then delivered again.
  */
 export class PositionStore {
-  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #send: (messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[]) => Promise<void>
   readonly #topic: string
   readonly #partitions: number
   readonly #flushMs: number
@@ -30,12 +30,12 @@ export class PositionStore {
   #timer: NodeJS.Timeout | undefined
 
   constructor(
-    producer: Producer<Buffer, Buffer, Buffer, Buffer>,
+    send: (messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[]) => Promise<void>,
     stateTopic: string,
     statePartitions: number,
     flushMs: number,
   ) {
-    this.#producer = producer
+    this.#send = send
     this.#topic = stateTopic
     this.#partitions = statePartitions
     this.#flushMs = flushMs
@@ -56,18 +56,16 @@ export class PositionStore {
     if (this.#dirty.size === 0) return
     const values = [...this.#dirty]
     this.#dirty.clear()
-    await this.#producer
-      .send({
-        messages: values.map(([key, value]) => ({
-          topic: this.#topic,
-          partition: partitionOf(value.deviceId, this.#partitions),
-          key: Buffer.from(key),
-          value: encodeState(value as never),
-        })),
-      })
-      .catch(() => {
-        // Kafka unavailable: keep the newest positions for the next flush.
-        for (const [key, value] of values) if (!this.#dirty.has(key)) this.#dirty.set(key, value)
-      })
+    await this.#send(
+      values.map(([key, value]) => ({
+        topic: this.#topic,
+        partition: partitionOf(value.deviceId, this.#partitions),
+        key: Buffer.from(key),
+        value: encodeState(value as never),
+      })),
+    ).catch(() => {
+      // Kafka unavailable: keep the newest positions for the next flush.
+      for (const [key, value] of values) if (!this.#dirty.has(key)) this.#dirty.set(key, value)
+    })
   }
 }

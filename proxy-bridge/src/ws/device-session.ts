@@ -190,9 +190,16 @@ export class DeviceSession {
         { retryable: true },
       )
     }
+    if (this.#ctx.inflight.add(size)) {
+      this.#ws.pause()
+      this.#ctx.inflight.whenDrained(() => this.#ws.resume())
+    }
     let released = false
     return () => {
-      if (!released) this.#credits.give(count, size)
+      if (!released) {
+        this.#credits.give(count, size)
+        this.#ctx.inflight.remove(size)
+      }
       released = true
     }
   }

@@ -6,7 +6,7 @@
 
 import { AgentError } from '../errors.ts'
 import type { Crypto, Downloader, ModelStore } from '../ports.ts'
-import { type ModelManifest, modelId } from './manifest.ts'
+import { type ModelManifest, modelId, parseManifest } from './manifest.ts'
 import { downloadDir } from './slots.ts'
 import { verifyFile } from './verify.ts'
 
@@ -116,4 +116,18 @@ export async function downloadFiles(manifest: ModelManifest, source: ModelSource
     done += file.size
     report(0)
   }
+}
+
+/** GETs and parses a manifest (E_DOWNLOAD for the network, E_MANIFEST_INVALID for the content). */
+export async function fetchManifest(downloader: Downloader, url: string): Promise<ModelManifest> {
+  const response = await downloader.get(url, { offset: 0 })
+  const chunks: Uint8Array[] = []
+  for await (const chunk of response.body) chunks.push(chunk)
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of chunks) {
+    bytes.set(c, at)
+    at += c.length
+  }
+  return parseManifest(new TextDecoder().decode(bytes))
 }
