@@ -4,11 +4,46 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connections, connectionsTargets } from './connections.ts'
+import { download, downloadTargets } from './download.ts'
+import { fanout, fanoutTargets } from './fanout.ts'
+import { inference, inferenceTargets } from './inference.ts'
 import { ingest, ingestTargets } from './ingest.ts'
+import { outbox, outboxTargets } from './outbox.ts'
 import { type BenchResult, writeResult } from './report.ts'
 import { log, repoRoot } from './stack.ts'
 
-const benchmarks: Record<string, () => Promise<BenchResult>> = { ingest, connections }
+const benchmarks: Record<string, () => Promise<BenchResult>> = {
+  ingest,
+  connections,
+  fanout,
+  download,
+  inference,
+  outbox,
+}
+
+/** Targets of the other benchmarks: `max` keys must not be exceeded, the rest must be reached. */
+const otherTargets: Record<string, { targets: Record<string, number>; max: string[] }> = {
+  fanout: { targets: fanoutTargets, max: ['p100_ms'] },
+  download: { targets: downloadTargets, max: [] },
+  inference: { targets: inferenceTargets, max: ['cold_start_ms', 'web_to_native_ratio', 'rss_mb', 'bundle_kb_gz'] },
+  outbox: { targets: outboxTargets, max: ['recovery_1m_ms'] },
+}
+
+function targetRows(name: string, result: BenchResult): string[] {
+  const spec = otherTargets[name]
+  if (!spec) return []
+  const rows = [`## ${name}`, '', '| figure | value | target | |', '|---|---|---|---|']
+  for (const [key, target] of Object.entries(spec.targets)) {
+    const value = Number(result[key])
+    const isMax = spec.max.includes(key)
+    const pass = isMax ? value <= target : value >= target
+    rows.push(
+      `| \`${key}\` | ${fmt(result[key])} | ${isMax ? '<=' : '>='} ${fmt(target)} | ${pass ? 'met' : '**missed**'} |`,
+    )
+  }
+  rows.push('')
+  return rows
+}
 
 const usage = `Usage: npm run bench [-- NAME]
 
@@ -53,6 +88,7 @@ function reportMarkdown(results: Record<string, BenchResult>): string {
     `| bare \`ws\` server, same sockets (\`bare_ws_rss_mb\`) | ${fmt(c.bare_ws_rss_mb)} MB | | |`,
     `| \`ratio\` (bridge / bare) | ${fmt(c.ratio)} | | |`,
     '',
+    ...Object.entries(results).flatMap(([name, result]) => targetRows(name, result)),
     'Raw results: bench/results/*.json (git-ignored); the JSON lines of this run:',
     '',
     '```',

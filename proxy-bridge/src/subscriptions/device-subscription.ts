@@ -134,7 +134,7 @@ export class DeviceSubscription implements LiveReceiver {
 
   receive(record: LogRecord): boolean {
     const state = this.#partitions.get(record.partition)
-    if (!state || state.mode !== 'live' || this.#closed) return false
+    if (state?.mode !== 'live' || this.#closed) return false
     if (record.offset < state.next) return true
     if (this.#inFlight >= this.#options.maxUnacked) {
       state.mode = 'paused'
