@@ -10,6 +10,7 @@ import { inference, inferenceTargets } from './inference.ts'
 import { ingest, ingestTargets } from './ingest.ts'
 import { outbox, outboxTargets } from './outbox.ts'
 import { type BenchResult, writeResult } from './report.ts'
+import { reqreply, reqreplyTargets } from './reqreply.ts'
 import { log, repoRoot } from './stack.ts'
 
 const benchmarks: Record<string, () => Promise<BenchResult>> = {
@@ -19,6 +20,7 @@ const benchmarks: Record<string, () => Promise<BenchResult>> = {
   download,
   inference,
   outbox,
+  reqreply,
 }
 
 /** Targets of the other benchmarks: `max` keys must not be exceeded, the rest must be reached. */
@@ -27,6 +29,7 @@ const otherTargets: Record<string, { targets: Record<string, number>; max: strin
   download: { targets: downloadTargets, max: [] },
   inference: { targets: inferenceTargets, max: ['cold_start_ms', 'web_to_native_ratio', 'rss_mb', 'bundle_kb_gz'] },
   outbox: { targets: outboxTargets, max: ['recovery_1m_ms'] },
+  reqreply: { targets: reqreplyTargets, max: ['p99_ms'] },
 }
 
 function targetRows(name: string, result: BenchResult): string[] {

@@ -232,6 +232,7 @@ export function benchTopics(prefix: string) {
     modelChunks: `${prefix}.model-chunks`,
     fleet: `${prefix}.fleet`,
     commands: `${prefix}.commands`,
+    replies: `${prefix}.replies`,
   }
 }
 

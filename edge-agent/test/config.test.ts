@@ -17,16 +17,27 @@ describe('agent configuration', () => {
     expect(c.updates).toBeUndefined()
   })
 
-  it('lets env and flags override the file, and passes "bridge" through', () => {
-    const c = parseConfig(
-      { http: { port: 1 }, bridge: { url: 'ws://x' } },
-      base,
-      { KAFKA_EDGE_AGENT_PORT: '2' },
-      { dataDir: '/d' },
-    )
+  it('lets env and flags override the file', () => {
+    const c = parseConfig({ http: { port: 1 } }, base, { KAFKA_EDGE_AGENT_PORT: '2' }, { dataDir: '/d' })
     expect(c.http.port).toBe(2)
     expect(c.dataDir).toBe('/d')
-    expect(c.bridge).toEqual({ url: 'ws://x' })
+    expect(c.bridge).toBeUndefined()
+  })
+
+  it('fills the defaults of "bridge"', () => {
+    const c = parseConfig({ bridge: { url: 'ws://x', token: 't' } }, base, {}, { dataDir: '/d' })
+    expect(c.bridge?.token()).toBe('t')
+    expect({ ...c.bridge, token: undefined }).toEqual({
+      url: 'ws://x',
+      token: undefined,
+      outbox: { dir: '/d/outbox', capBytes: 256 * 1024 * 1024, overflow: 'reject', ttlMs: 0 },
+      records: { predictions: true, topic: undefined, models: undefined },
+      commands: { topics: ['edge.commands'] },
+      models: { updates: true, retrySeconds: 15, filesUrl: undefined },
+    })
+    const env = parseConfig({}, base, { KAFKA_EDGE_AGENT_BRIDGE_URL: 'http://b', KAFKA_EDGE_AGENT_TOKEN: 'e' })
+    expect(env.bridge?.url).toBe('http://b')
+    expect(env.bridge?.token()).toBe('e')
   })
 
   it.each([
@@ -37,6 +48,13 @@ describe('agent configuration', () => {
     [{ publicKeys: { k: 'AAAA' } }, 'publicKeys.k'],
     [{ shadow: { sampleRate: 2 } }, 'shadow.sampleRate'],
     [{ updates: { manifestUrl: '' } }, 'updates.manifestUrl'],
+    [{ bridge: { token: 't' } }, 'bridge.url'],
+    [{ bridge: { url: 'ftp://x', token: 't' } }, 'bridge.url'],
+    [{ bridge: { url: 'ws://x' } }, 'bridge.token'],
+    [{ bridge: { url: 'ws://x', tokenFile: 'no/such.jwt' } }, 'bridge.tokenFile'],
+    [{ bridge: { url: 'ws://x', token: 't', outbox: { overflow: 'keep' } } }, 'bridge.outbox.overflow'],
+    [{ bridge: { url: 'ws://x', token: 't', commands: { topics: ['a b'] } } }, 'bridge.commands.topics'],
+    [{ bridge: { url: 'ws://x', token: 't', nope: 1 } }, 'bridge.nope'],
   ])('refuses %j naming %s', (raw, key) => {
     expect(() => parseConfig(raw, base)).toThrow(
       expect.objectContaining({ code: 'E_CONFIG', message: expect.stringContaining(key) }),

@@ -20,6 +20,8 @@ import { ModelDistribution } from './models/distribution.ts'
 import { modelRoutes } from './plugins/models.ts'
 import { openApiRoutes } from './openapi.ts'
 import { restProduceRoutes } from './plugins/rest-produce.ts'
+import { scoringRoutes } from './plugins/scoring.ts'
+import { topicEventRoutes } from './plugins/topic-events.ts'
 import { type WsSessions, wsSessionRoutes } from './plugins/ws-session.ts'
 
 export interface Bridge {
@@ -154,6 +156,8 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
   openApiRoutes(app)
   requestRoutes(app, () => ingest)
   modelRoutes(app, models, verifier)
+  scoringRoutes(app, models, verifier)
+  topicEventRoutes(app, config, verifier)
   healthRoutes(app, readiness, () => draining)
   metricsRoutes(app, metrics)
   readiness.start()

@@ -55,7 +55,10 @@ export const openApiDocument = {
       'Fronts Kafka for edge devices. Records are keyed by the device id of the bearer token (JWT, HS256 or EdDSA). See docs/rest.md and docs/protocol.md.',
   },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      accessTokenQuery: { type: 'apiKey', in: 'query', name: 'access_token' },
+    },
     schemas: {
       Error: {
         type: 'object',
@@ -181,6 +184,30 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/topics/{topic}/events': {
+      get: {
+        summary: "Server-Sent Events of a topic's recent and new committed records",
+        description:
+          'text/event-stream, read_committed, no consumer group. Each `record` event has `id:` = the resume position (`partition:nextOffset,...`); reconnecting with Last-Event-ID (or ?last_event_id=) resumes exactly there. Without one the stream starts `tail` records before the end of each partition. The token may come as ?access_token= (EventSource cannot set headers; this endpoint only). A client that leaves more than 1 MiB unread is dropped. docs/rest.md, "Topic events".',
+        security: [{ bearer: [] }, { accessTokenQuery: [] }],
+        parameters: [
+          topicParam,
+          { name: 'access_token', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 1000 } },
+          { name: 'last_event_id', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: 'The event stream', content: { 'text/event-stream': {} } },
+          '400': errorResponse('E_BAD_REQUEST: a Last-Event-ID this endpoint did not send'),
+          '401': errorResponse('E_AUTH_REQUIRED, E_TOKEN_INVALID, E_TOKEN_EXPIRED'),
+          '403': errorResponse('E_TOPIC_DENIED'),
+          '404': errorResponse('E_TOPIC_UNKNOWN'),
+          '429': errorResponse('E_RATE_LIMITED: too many open streams on this bridge'),
+          '503': errorResponse('E_KAFKA_UNAVAILABLE'),
+        },
+      },
+    },
     '/v1/devices/{id}/requests': {
       post: {
         summary: 'Ask a device for something (request/reply through Kafka)',
@@ -220,6 +247,65 @@ export const openApiDocument = {
           '200': { description: 'The reply', content: json({ type: 'object' }) },
           '202': { description: 'Still pending', content: json({ type: 'object' }) },
           '404': errorResponse('E_REQUEST_UNKNOWN'),
+        },
+      },
+    },
+    '/v1/models/{name}/predict': {
+      post: {
+        summary: 'Score inputs with a model in the bridge (server-side scoring)',
+        description:
+          'Runs the model a device would run, natively (onnxruntime-node), with the same signature, sha256 and golden-vector checks, loaded once per version. Version: ?version=N; else the version assigned to the calling device (its rollout cohort); else, for an operator token, stable. docs/models.md, "Server-side scoring".',
+        security: [{ bearer: [] }],
+        parameters: [
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+        ],
+        requestBody: {
+          required: true,
+          content: json({
+            oneOf: [
+              {
+                type: 'object',
+                required: ['input'],
+                properties: { input: { type: 'object', description: 'feature name -> number or array of numbers' } },
+              },
+              {
+                type: 'object',
+                required: ['inputs'],
+                properties: { inputs: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object' } } },
+              },
+            ],
+          }),
+        },
+        responses: {
+          '200': {
+            description:
+              '{outputs, model: {name, version}, latencyMs}; outputs are named as on the device (a label, {class: probability}, a number or an array), an array of them for "inputs"',
+            content: json({
+              type: 'object',
+              required: ['outputs', 'model', 'latencyMs'],
+              properties: {
+                outputs: {},
+                model: {
+                  type: 'object',
+                  properties: { name: { type: 'string' }, version: { type: 'integer' } },
+                },
+                latencyMs: { type: 'number' },
+              },
+            }),
+          },
+          '400': errorResponse(
+            'E_BAD_REQUEST, E_INPUT_INVALID, E_FEATURE_MISSING, E_FEATURE_UNKNOWN, E_FEATURE_TYPE, E_FEATURE_SHAPE, E_INPUT_NAN (the message names the input, e.g. inputs[3])',
+          ),
+          '401': errorResponse('E_AUTH_REQUIRED, E_TOKEN_INVALID, E_TOKEN_EXPIRED'),
+          '404': errorResponse('E_MODEL_UNKNOWN: no such model or version, or none assigned yet'),
+          '409': errorResponse("E_MODEL_FILE_UNVERIFIED: the bridge has not verified the version's files yet; retry"),
+          '413': errorResponse('E_BATCH_TOO_LARGE, E_BODY_TOO_LARGE'),
+          '422': errorResponse('E_OUTPUT_NONFINITE: the model produced NaN or Infinity for this input'),
+          '500': errorResponse('E_INFERENCE: the model threw on a valid input; the version is marked failed'),
+          '503': errorResponse(
+            'E_MODEL_NOT_LOADABLE (with "reason": the agent code, e.g. E_GOLDEN_MISMATCH, E_ENGINE_LOAD); E_KAFKA_UNAVAILABLE',
+          ),
         },
       },
     },

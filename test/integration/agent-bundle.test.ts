@@ -91,7 +91,8 @@ describe('the Node bundle alone in a directory', () => {
         http: { port: 0 },
         publicKeys: { test: key.publicPem },
         updates: { manifestUrl: `${server.url}/wine/2/manifest.json`, intervalSeconds: 3600 },
-        bridge: { url: 'ws://example.invalid' },
+        // The link retries an unreachable bridge in the background; nothing waits on it.
+        bridge: { url: 'ws://example.invalid', token: 'not-a-real-token' },
       }),
     )
     const child: ChildProcess = spawn(
@@ -145,6 +146,9 @@ describe('the Node bundle alone in a directory', () => {
     const models = (await (await fetch(`${url}/models`)).json()) as Record<string, unknown>
     expect(models).toMatchObject({ current: { name: 'wine', version: 2 }, state: { highestSeen: { wine: 2 } } })
     expect((await fetch(`${url}/nope`)).status).toBe(404)
+    // The bridge is unreachable: the prediction above waits in the outbox.
+    const link = (await (await fetch(`${url}/link`)).json()) as { online: boolean; outbox: { depth: number } }
+    expect(link).toMatchObject({ online: false, outbox: { depth: 1 } })
 
     child.kill('SIGTERM')
     expect(await exited).toBe(0)

@@ -9,6 +9,7 @@ import { bundledModel } from '../core/bundled-model.ts'
 import { createFetchDownloader } from '../core/fetch-downloader.ts'
 import { parseTrustedKeys } from '../core/models/keys.ts'
 import type { ProbationLimits } from '../core/models/probation.ts'
+import type { StoredModel } from '../core/models/slots.ts'
 import { webCrypto } from './crypto.ts'
 import { IndexedDbModelStore } from './store.ts'
 
@@ -22,6 +23,12 @@ export interface BrowserAgentOptions {
   threads?: number
   probation?: Partial<ProbationLimits>
   shadow?: ShadowOptions
+  /** Refuse candidates of other model names (one agent per model). */
+  modelName?: string
+  /** The last fallback of an offline boot (default: the bundled wine model); false for none. */
+  bundledModel?: (() => Promise<StoredModel>) | false
+  /** Extra headers per download URL, e.g. the device token for the bridge's model endpoints. */
+  downloadHeaders?: (url: string) => Record<string, string>
 }
 
 export async function createBrowserAgent(options: BrowserAgentOptions): Promise<Agent> {
@@ -29,7 +36,10 @@ export async function createBrowserAgent(options: BrowserAgentOptions): Promise<
   const agent = new Agent({
     store: await IndexedDbModelStore.open(options.databaseName),
     crypto: webCrypto,
-    downloader: createFetchDownloader({ fetch: globalThis.fetch.bind(globalThis) }),
+    downloader: createFetchDownloader({
+      fetch: globalThis.fetch.bind(globalThis),
+      ...(options.downloadHeaders ? { headers: options.downloadHeaders } : {}),
+    }),
     clock: { now: () => Date.now(), monotonic: () => performance.now() },
     engines: {
       // Threads need cross-origin isolation (SharedArrayBuffer); without it the runtime uses one.
@@ -38,7 +48,8 @@ export async function createBrowserAgent(options: BrowserAgentOptions): Promise<
       onnxWasm: async () => ({}),
     },
     publicKeys: parseTrustedKeys(options.publicKeys),
-    bundledModel,
+    ...(options.bundledModel !== false ? { bundledModel: options.bundledModel ?? bundledModel } : {}),
+    ...(options.modelName !== undefined ? { modelName: options.modelName } : {}),
     ...(options.probation ? { probation: options.probation } : {}),
     ...(options.shadow ? { shadow: options.shadow } : {}),
   })

@@ -50,7 +50,7 @@ export type Outcome =
 
 export interface AgentEvents {
   booted: { model: ModelRef | null; source: BootSource; fallbacks: Failure[] }
-  /** Every served prediction: the outbox (issue 6) subscribes here. */
+  /** Every served prediction: the outbox subscribes here (recordPredictions). */
   prediction: { input: unknown; result: PredictionResult }
   'download-progress': DownloadProgress
   'download-failed': Failure

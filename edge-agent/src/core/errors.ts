@@ -33,6 +33,11 @@ export const AGENT_ERRORS = {
     'The model misbehaved during its probation and was rolled back; fix it and publish a new version.',
   E_SHADOW_DISAGREEMENT: 'The candidate disagreed with the current model too often in shadow mode.',
   E_BUSY: 'Another candidate is being installed; wait for its outcome (GET /models).',
+  // Requests from the bridge (docs/agent.md, "Commands and requests")
+  E_REQUEST_INVALID:
+    'Send {correlationId, replyTopic, expiresAt, request: {type, ...}} as the JSON value of the request record.',
+  E_REQUEST_TYPE_UNKNOWN: 'Send a request type this agent has a handler for (built in: "predict").',
+  E_MODEL_NOT_RUNNING: 'Ask for the model this device runs (GET /models), or leave "model" out.',
   // Transport, storage, configuration
   E_DOWNLOAD: 'Check the network and the model server; the download resumes where it stopped.',
   E_STORE: 'Check that the data directory exists, is writable and has free space.',

@@ -11,6 +11,8 @@ export interface FetchDownloaderOptions {
   fetch: typeof fetch
   /** Abort when no byte arrives for this long. */
   stallTimeoutMs?: number
+  /** Extra request headers for a URL, e.g. the device token for the bridge's model endpoints. */
+  headers?: (url: string) => Record<string, string>
 }
 
 export function createFetchDownloader(options: FetchDownloaderOptions): Downloader {
@@ -30,7 +32,13 @@ export function createFetchDownloader(options: FetchDownloaderOptions): Download
         clearTimeout(timer)
         signal?.removeEventListener('abort', abort)
       }
-      const headers: Record<string, string> = {}
+      let headers: Record<string, string>
+      try {
+        headers = { ...options.headers?.(url) }
+      } catch (e) {
+        done()
+        throw new AgentError('E_DOWNLOAD', `GET ${url}: ${(e as Error).message}`)
+      }
       if (offset > 0) headers.range = `bytes=${offset}-`
       if (offset > 0 && etag !== undefined) headers['if-range'] = etag
       let response: Response

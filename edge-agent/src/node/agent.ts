@@ -17,6 +17,8 @@ export interface NodeAgentOptions {
   modelName?: string | undefined
   probation?: Partial<ProbationLimits> | undefined
   shadow?: ShadowOptions | undefined
+  /** Extra headers of model downloads by URL (the bridge's token, only for the bridge's URLs). */
+  downloadHeaders?: ((url: string) => Record<string, string>) | undefined
   /** false: no bundled fallback (tests of the fallback chain). */
   bundled?: boolean
 }
@@ -28,7 +30,10 @@ export async function createNodeAgent(options: NodeAgentOptions): Promise<Agent>
     store,
     crypto: nodeCrypto,
     // Node's fetch is undici.
-    downloader: createFetchDownloader({ fetch: globalThis.fetch }),
+    downloader: createFetchDownloader({
+      fetch: globalThis.fetch,
+      ...(options.downloadHeaders ? { headers: options.downloadHeaders } : {}),
+    }),
     clock: systemClock,
     engines: { threads: options.threads ?? defaultThreads(), onnxWasm: nodeOnnxWasm },
     publicKeys: options.publicKeys,

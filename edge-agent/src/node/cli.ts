@@ -15,6 +15,7 @@ import { parseTrustedKeys } from '../core/models/keys.ts'
 import { Slots } from '../core/models/slots.ts'
 import { verifySignature } from '../core/models/verify.ts'
 import { createNodeAgent } from './agent.ts'
+import { type BridgeLink, bridgeAuthorization, startBridgeLink } from './bridge-link.ts'
 import { type AgentConfig, loadConfig } from './config.ts'
 import { nodeCrypto } from './crypto.ts'
 import { startHttpApi } from './http-api.ts'
@@ -26,9 +27,13 @@ const HELP = `Usage: kafka-edge-agent <command> [options]
 Commands:
   run --config FILE [--port N] [--data-dir DIR]
       Boot the model from disk (offline), serve the local HTTP API
-      (POST /predict, GET /healthz, GET /models, POST /models/install) and
-      install updates from "updates.manifestUrl" when configured. Events are
-      printed to stdout as JSON lines. SIGINT/SIGTERM stop it gracefully.
+      (POST /predict, GET /healthz, GET /models, POST /models/install,
+      GET /link) and install updates from "updates.manifestUrl" when
+      configured. With a "bridge" section: predictions go to a durable
+      outbox drained into Kafka through the bridge, commands and requests
+      (built in: predict) come back, and model updates pushed by the bridge
+      are installed and reported. Events are printed to stdout as JSON
+      lines. SIGINT/SIGTERM stop it gracefully.
   predict --model DIR --input JSON|@FILE|- [--key ID=PEMFILE]
       Check a model folder (manifest.json, sizes, sha256, golden vectors,
       the signature too when --key is given) and print one prediction.
@@ -142,7 +147,9 @@ async function runCommand(values: Record<string, unknown>): Promise<void> {
     dataDir: values['data-dir'] as string | undefined,
     port: values.port as string | undefined,
   })
+  const bridgeConfig = config.bridge
   const agent: Agent = await createNodeAgent({
+    downloadHeaders: bridgeConfig ? bridgeAuthorization(bridgeConfig) : undefined,
     dataDir: config.dataDir,
     publicKeys: config.publicKeys,
     threads: config.threads,
@@ -151,17 +158,35 @@ async function runCommand(values: Record<string, unknown>): Promise<void> {
     shadow: config.shadow.enabled ? config.shadow : undefined,
   })
   for (const event of LOGGED_EVENTS) agent.on(event, (payload) => print({ event, ...payload }))
-  // Extension point (issue 6): the outbox and the link to the bridge are created
-  // here from config.bridge, and subscribe to agent.on('prediction', ...).
   await agent.start()
+  // The outbox opens before any prediction is served, so none goes unrecorded.
+  let bridge: BridgeLink | undefined
+  if (bridgeConfig !== undefined) {
+    try {
+      bridge = await startBridgeLink(agent, bridgeConfig, {
+        shadow: config.shadow.enabled,
+        agentVersion: VERSION,
+        log: (event, payload) => print({ event, ...payload }),
+      })
+    } catch (e) {
+      await agent.close()
+      throw e instanceof AgentError ? e : new AgentError('E_STORE', `cannot open the outbox: ${(e as Error).message}`)
+    }
+  }
   let api: Awaited<ReturnType<typeof startHttpApi>>
   try {
-    api = await startHttpApi(agent, { ...config.http, shadow: config.shadow.enabled })
+    api = await startHttpApi(agent, { ...config.http, shadow: config.shadow.enabled, link: bridge?.status })
   } catch (e) {
+    await bridge?.close()
     await agent.close()
     throw new AgentError('E_STORE', `cannot listen on ${config.http.host}:${config.http.port}: ${(e as Error).message}`)
   }
-  print({ event: 'listening', url: api.url, dataDir: config.dataDir })
+  print({
+    event: 'listening',
+    url: api.url,
+    dataDir: config.dataDir,
+    ...(bridgeConfig ? { bridge: bridgeConfig.url, outbox: bridgeConfig.outbox.dir } : {}),
+  })
 
   let timer: ReturnType<typeof setTimeout> | undefined
   const updates = config.updates
@@ -184,6 +209,7 @@ async function runCommand(values: Record<string, unknown>): Promise<void> {
   })
   clearTimeout(timer)
   await api.close()
+  await bridge?.close()
   await agent.close()
 }
 

@@ -10,6 +10,7 @@ import type { ShadowOptions } from '../core/agent.ts'
 import { AgentError } from '../core/errors.ts'
 import { parseTrustedKeys, type TrustedKeys } from '../core/models/keys.ts'
 import type { ProbationLimits } from '../core/models/probation.ts'
+import { type BridgeConfig, parseBridgeConfig } from './bridge-config.ts'
 
 export interface AgentConfig {
   dataDir: string
@@ -20,11 +21,8 @@ export interface AgentConfig {
   probation: Partial<ProbationLimits>
   shadow: ShadowOptions & { enabled: boolean }
   updates: { manifestUrl: string; filesUrl: string | undefined; intervalSeconds: number } | undefined
-  /**
-   * Extension point for the outbox and the link to the bridge (issue 6):
-   * passed through untouched, validated by their own code.
-   */
-  bridge: unknown
+  /** The outbox and the link to the bridge; undefined: offline only. */
+  bridge: BridgeConfig | undefined
 }
 
 type Json = Record<string, unknown>
@@ -114,8 +112,9 @@ export function parseConfig(
   } catch (e) {
     throw e instanceof AgentError ? e : new AgentError('E_CONFIG', (e as Error).message)
   }
+  const dataPath = resolve(baseDir, dataDir)
   return {
-    dataDir: resolve(baseDir, dataDir),
+    dataDir: dataPath,
     http: {
       host: optStr(http, 'host', 'http.host') ?? '127.0.0.1',
       port:
@@ -143,7 +142,7 @@ export function parseConfig(
             filesUrl: optStr(updates, 'filesUrl', 'updates.filesUrl'),
             intervalSeconds: num(updates, 'intervalSeconds', 'updates.intervalSeconds', 300, 1),
           },
-    bridge: o.bridge,
+    bridge: parseBridgeConfig(o.bridge, baseDir, dataPath, env),
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The local HTTP API for other programs on the device, on 127.0.0.1 by
- * default: POST /predict, GET /healthz, GET /models, POST /models/install.
+ * default: POST /predict, GET /healthz, GET /models, POST /models/install,
+ * GET /link (the link to the bridge and its outbox, when configured).
  * Errors are JSON { error: { code, message } } with a fitting status.
  */
 
@@ -52,7 +53,14 @@ export interface HttpApi {
 
 export async function startHttpApi(
   agent: Agent,
-  options: { host: string; port: number; maxBodyBytes: number; shadow: boolean },
+  options: {
+    host: string
+    port: number
+    maxBodyBytes: number
+    shadow: boolean
+    /** The link to the bridge, its outbox, deliveries and model updates (GET /link); none: offline only. */
+    link?: (() => unknown) | undefined
+  },
 ): Promise<HttpApi> {
   const started = Date.now()
   const server: Server = createServer(async (req, res) => {
@@ -89,6 +97,12 @@ export async function startHttpApi(
             })),
             outputs: m?.outputs,
           })
+          return
+        }
+        case 'GET /link': {
+          if (options.link === undefined)
+            throw new AgentError('E_NOT_FOUND', 'no bridge is configured (agent.json "bridge")')
+          send(res, 200, options.link())
           return
         }
         case 'POST /models/install': {

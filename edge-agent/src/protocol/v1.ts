@@ -51,6 +51,16 @@ export const ErrorCodes = {
   MODEL_FILE_UNVERIFIED: 'E_MODEL_FILE_UNVERIFIED',
   PATH_INVALID: 'E_PATH_INVALID',
   RANGE_NOT_SATISFIABLE: 'E_RANGE_NOT_SATISFIABLE',
+  // Server-side scoring (docs/models.md, "Server-side scoring"); the input codes are the agent's.
+  MODEL_NOT_LOADABLE: 'E_MODEL_NOT_LOADABLE',
+  INPUT_INVALID: 'E_INPUT_INVALID',
+  FEATURE_MISSING: 'E_FEATURE_MISSING',
+  FEATURE_UNKNOWN: 'E_FEATURE_UNKNOWN',
+  FEATURE_TYPE: 'E_FEATURE_TYPE',
+  FEATURE_SHAPE: 'E_FEATURE_SHAPE',
+  INPUT_NAN: 'E_INPUT_NAN',
+  OUTPUT_NONFINITE: 'E_OUTPUT_NONFINITE',
+  INFERENCE: 'E_INFERENCE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -28,12 +28,21 @@ export class DeliveryService {
   readonly #config: BridgeConfig
   readonly #view: DeviceStateView
   readonly #catalog: TopicCatalog
+  /** Catch-up reads of device subscriptions (no long polls: maxWaitMs 0). */
   readonly #reader: LogReader
+  /** The reply tail's own connection (see #tailReader). */
+  readonly #replyReader: LogReader
+  readonly #tailReaders: LogReader[] = []
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   readonly #positions: PositionStore
   readonly replies: ReplyTail
   readonly #fanouts = new Map<string, Promise<TopicFanout>>()
-  #sendChain: Promise<void> = Promise.resolve()
+  readonly #queued: {
+    messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[]
+    resolve: () => void
+    reject: (error: unknown) => void
+  }[] = []
+  #sending = false
   #log: (error: unknown) => void
 
   private constructor(
@@ -49,6 +58,7 @@ export class DeliveryService {
     this.#log = log
     const { brokers, clientId } = config.kafka
     this.#reader = new LogReader(brokers, `${clientId}-delivery`)
+    this.#replyReader = this.#tailReader('replies')
     this.#producer = new Producer({
       clientId: `${clientId}-delivery`,
       bootstrapBrokers: brokers,
@@ -74,7 +84,7 @@ export class DeliveryService {
     log: (e: unknown) => void,
   ): Promise<DeliveryService> {
     const service = new DeliveryService(config, view, catalog, statePartitions, log)
-    await service.replies.start(service.#reader, config.topics.replies)
+    await service.replies.start(service.#replyReader, config.topics.replies)
     return service
   }
 
@@ -82,20 +92,49 @@ export class DeliveryService {
    * One send at a time: the idempotent producer numbers a batch when its
    * answer arrives, so two batches in flight to one partition could share
    * sequence numbers and the broker would drop the second as a duplicate.
+   * Messages queued while a send is in flight go out together in the next
+   * one (group commit): at hundreds of requests and replies per second, one
+   * Kafka round trip per message made each wait behind all the others.
    */
   #send(messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {
-    const sent = this.#sendChain.then(() => this.#producer.send({ messages }))
-    this.#sendChain = sent.then(
-      () => {},
-      () => {},
-    )
-    return sent.then(() => {})
+    return new Promise<void>((resolve, reject) => {
+      this.#queued.push({ messages, resolve, reject })
+      if (!this.#sending) void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    this.#sending = true
+    while (this.#queued.length > 0) {
+      const batch = this.#queued.splice(0)
+      try {
+        await this.#producer.send({ messages: batch.flatMap((b) => b.messages) })
+        for (const b of batch) b.resolve()
+      } catch (error) {
+        for (const b of batch) b.reject(error)
+      }
+    }
+    this.#sending = false
+  }
+
+  /**
+   * A connection of its own for each long-polling tail. A broker answers the
+   * requests of one connection in order, so tails sharing one would wait out
+   * each other's fetch wait (up to maxWaitMs) before their own fetch even
+   * starts: a request record arriving while the reply tail's fetch waited on
+   * the idle replies topic sat there for up to 100 ms (bench `reqreply`).
+   */
+  #tailReader(name: string): LogReader {
+    const { brokers, clientId } = this.#config.kafka
+    const reader = new LogReader(brokers, `${clientId}-${name}`)
+    this.#tailReaders.push(reader)
+    return reader
   }
 
   #fanout(topic: string): Promise<TopicFanout> {
     let fanout = this.#fanouts.get(topic)
     if (!fanout) {
-      fanout = TopicFanout.start(this.#reader, topic, this.#log)
+      fanout = TopicFanout.start(this.#tailReader('fanout'), topic, this.#log)
       fanout.catch(() => this.#fanouts.delete(topic))
       this.#fanouts.set(topic, fanout)
     }
@@ -211,5 +250,6 @@ export class DeliveryService {
     await this.replies.stop()
     await this.#producer.close().catch(() => {})
     await this.#reader.close()
+    await Promise.all(this.#tailReaders.map((r) => r.close()))
   }
 }

@@ -1,10 +1,19 @@
 // The link: drains an outbox into the bridge over one WebSocket at a time
 // (protocol v1), and reconnects forever with backoff. docs/outbox.md, "Link".
+import type {
+  RecordsAckFrame,
+  RecordsFrame,
+  ReplyFrame,
+  SubscribedFrame,
+  SubscribeFrame,
+} from '../../protocol/delivery-v1.ts'
 import {
   type AckFrame,
   CloseCodes,
   ErrorCodes,
   type ErrorFrame,
+  type ModelFrame,
+  type ModelStatusFrame,
   SUBPROTOCOL_V1,
   type ServerFrame,
   type SessionLimits,
@@ -66,6 +75,16 @@ export interface LinkEvents {
   stats: LinkStats
 }
 
+/**
+ * Bridge frames the link does not act on itself: other modules (model
+ * updates, deliveries) take them through `onFrame`.
+ */
+export type SessionServerFrame = ModelFrame | SubscribedFrame | RecordsFrame
+/** Frames other modules send through `send` in a welcomed session. */
+export type SessionClientFrame = ModelStatusFrame | SubscribeFrame | RecordsAckFrame | ReplyFrame
+
+type FrameHandler<T extends SessionServerFrame['type']> = (frame: Extract<SessionServerFrame, { type: T }>) => void
+
 interface InFlight {
   fromSeq: number
   toSeq: number
@@ -107,6 +126,7 @@ export class Link extends Emitter<LinkEvents> {
   #reconnects = 0
   #lastError: LinkStats['lastError']
   #offAppended: (() => void) | undefined
+  readonly #frameHandlers = new Map<string, Set<(frame: SessionServerFrame) => void>>()
 
   constructor(options: LinkOptions) {
     super()
@@ -149,6 +169,29 @@ export class Link extends Emitter<LinkEvents> {
     const s = this.#session
     this.#setState('stopped')
     if (s) this.#endSession(s, CloseCodes.NORMAL, 'agent stopping')
+  }
+
+  /** Calls `handler` for every frame of this type from the bridge; returns the unsubscribe function. */
+  onFrame<T extends SessionServerFrame['type']>(type: T, handler: FrameHandler<T>): () => void {
+    let set = this.#frameHandlers.get(type)
+    if (!set) {
+      set = new Set()
+      this.#frameHandlers.set(type, set)
+    }
+    const h = handler as (frame: SessionServerFrame) => void
+    set.add(h)
+    return () => set.delete(h)
+  }
+
+  /**
+   * Sends a frame in the current session; false when there is none welcomed
+   * (offline): the caller decides whether to keep it for the next `online`.
+   */
+  send(frame: SessionClientFrame): boolean {
+    const s = this.#session
+    if (!s?.welcome || s.closed || this.#state !== 'online') return false
+    s.socket.send(JSON.stringify(frame))
+    return true
   }
 
   stats(): LinkStats {
@@ -242,6 +285,17 @@ export class Link extends Emitter<LinkEvents> {
         this.#scheduleRefresh(session, frame.tokenExpiresAt)
         return
       case 'pong':
+        return
+      case 'model':
+      case 'subscribed':
+      case 'records':
+        for (const handler of this.#frameHandlers.get(frame.type) ?? []) {
+          try {
+            handler(frame)
+          } catch {
+            // A handler's failure must not break the link.
+          }
+        }
         return
     }
   }

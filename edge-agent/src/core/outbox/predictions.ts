@@ -22,7 +22,7 @@ export interface RecordPredictionsOptions {
 }
 
 /** JSON for typed arrays (as arrays) and bigints (as numbers), which JSON.stringify cannot take as they are. */
-function plain(value: unknown): unknown {
+export function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value)
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     return Array.from(value as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v))
