@@ -70,6 +70,8 @@ export function describeRecord(record: FleetRecord): string {
     if (label !== undefined) return `${model} ${String(label)}`
     return `${model} prediction`
   }
+  const telemetry = record.value as { type?: string; rms?: number; crest?: number } | null
+  if (telemetry?.type === 'telemetry') return `telemetry rms ${telemetry.rms} g, crest ${telemetry.crest}`
   const text = JSON.stringify(record.value) ?? 'null'
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
 }
