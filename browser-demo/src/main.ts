@@ -110,7 +110,7 @@ function bindWine(device: Device): void {
     label.append(input)
     fields.append(label)
   })
-  for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>("[data-sample]"))) {
+  for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-sample]'))) {
     button.addEventListener('click', () => {
       const sample = samples[Number(button.dataset.sample)]
       if (!sample) return

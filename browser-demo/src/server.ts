@@ -37,7 +37,11 @@ export interface DemoServer {
 }
 
 function unreachable(reason: string) {
-  return JSON.stringify({ error_code: 502, code: 'E_BRIDGE_UNREACHABLE', message: `the bridge is unreachable: ${reason}` })
+  return JSON.stringify({
+    error_code: 502,
+    code: 'E_BRIDGE_UNREACHABLE',
+    message: `the bridge is unreachable: ${reason}`,
+  })
 }
 
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {

@@ -48,6 +48,9 @@ const browserOptions: BuildOptions = {
   splitting: true,
   legalComments: 'none',
   outExtension: { '.js': '.mjs' },
+  // The default export of onnxruntime-web loads the WebGPU/JSEP build
+  // (ort-wasm-simd-threaded.jsep.wasm); the agent runs the plain WASM one it ships.
+  alias: { 'onnxruntime-web': 'onnxruntime-web/wasm' },
   logLevel: 'warning',
 }
 

@@ -21,7 +21,7 @@ import { modelRoutes } from './plugins/models.ts'
 import { openApiRoutes } from './openapi.ts'
 import { restProduceRoutes } from './plugins/rest-produce.ts'
 import { scoringRoutes } from './plugins/scoring.ts'
-import { topicEventRoutes } from './plugins/topic-events.ts'
+import { redactAccessToken, topicEventRoutes } from './plugins/topic-events.ts'
 import { type WsSessions, wsSessionRoutes } from './plugins/ws-session.ts'
 
 export interface Bridge {
@@ -52,7 +52,12 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
   // Probes run every few seconds; logging each would bury the requests that matter.
   const probes = new Set(['/healthz', '/readyz', '/metrics'])
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      serializers: {
+        req: (req) => ({ method: req.method, url: redactAccessToken(req.url), host: req.host, remoteAddress: req.ip }),
+      },
+    },
     logController: new LogController({ disableRequestLogging: (req) => probes.has(req.url ?? '') }),
     bodyLimit: config.limits.maxFrameBytes,
   })

@@ -112,7 +112,10 @@ describe('browser demo in Chromium', () => {
     browser.expectNetworkFailures = false
     expect(appended).toBeGreaterThanOrEqual(9)
     expect(await deviceRecordsInKafka(appended)).toBe(appended)
-    await until('the fleet panel streams this device', async () => (await browser.page.locator('#fleet-list li.mine').count()) > 0)
+    await until(
+      'the fleet panel streams this device',
+      async () => (await browser.page.locator('#fleet-list li.mine').count()) > 0,
+    )
     await browser.screenshot('02-bridge-up-drained')
   })
 
@@ -155,7 +158,10 @@ describe('browser demo in Chromium', () => {
     })
     const published = await modelsCli(['publish', v2, '--quiet', ...cliFlags(cliConfigFile(topics))])
     expect(published.code, published.stderr).toBe(0)
-    await until('wine v2 is active', async () => (await page.locator('#version-wine').getAttribute('data-version')) === '2')
+    await until(
+      'wine v2 is active',
+      async () => (await page.locator('#version-wine').getAttribute('data-version')) === '2',
+    )
     expect(await text('#model-notice')).toContain('wine v2 is now active (hot-swapped from v1)')
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true)
     await page.locator('#classify').click()

@@ -147,7 +147,9 @@ describe('GET /v1/topics/{topic}/events', () => {
         await client.ackedThrough(frame * 3 + 3)
         await stream.waitFor(frame * 3 + 3)
       }
-      expect(stream.events.map((e) => (e.data.value as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+      expect(stream.events.map((e) => (e.data.value as { seq: number }).seq)).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+      ])
     } finally {
       client.close()
       stream.close()

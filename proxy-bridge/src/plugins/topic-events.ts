@@ -32,6 +32,11 @@ export function mayStream(identity: DeviceIdentity, topic: string, topics: Topic
   )
 }
 
+/** Request URLs as logs show them: an event stream's ?access_token= is a credential. */
+export function redactAccessToken(url: string | undefined): string | undefined {
+  return url?.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
+}
+
 /** `0:15,1:7`: for each partition, the offset the next record read will have. */
 export function encodePositions(positions: Map<number, bigint>): string {
   return [...positions]
