@@ -1,6 +1,6 @@
 import { decodeState, type IdempotencyValue, isClaimKey, isIdempotencyStateKey } from './device-state.ts'
-import { LogReader, type LogRecord } from './log-reader.ts'
-import { PartitionTail } from './partition-tail.ts'
+import type { LogRecord } from './log-reader.ts'
+import { TopicFollower } from './topic-follower.ts'
 
 /** [partition, offset, timestamp ms] of one record a REST request wrote. */
 export type StoredReport = [number, number, number]
@@ -28,30 +28,21 @@ export class DeviceStateView {
   readonly #idempotency = new Map<string, IdempotencyEntry>()
   readonly #idempotencyTtlMs: number
   readonly #pruneTimer: NodeJS.Timeout
-  readonly #reader: LogReader
-  readonly #topic: string
-  #tail: PartitionTail | undefined
+  readonly #follower: TopicFollower
 
   constructor(brokers: string[], clientId: string, topic: string, idempotencyTtlMs = 3_600_000) {
-    this.#topic = topic
     this.#idempotencyTtlMs = idempotencyTtlMs
     this.#pruneTimer = setInterval(() => this.#pruneIdempotency(), Math.min(idempotencyTtlMs, 60_000))
     this.#pruneTimer.unref()
-    // No consumer group: every instance reads every partition, from the start.
-    this.#reader = new LogReader(brokers, `${clientId}-state`)
+    this.#follower = new TopicFollower(brokers, `${clientId}-state`, topic, (record) => this.#apply(record))
   }
 
   get devices(): number {
     return this.#watermarks.size
   }
 
-  async start(): Promise<void> {
-    const partitions = await this.#reader.partitions(this.#topic)
-    const from = new Map(Array.from({ length: partitions }, (_, p) => [p, 0n] as const))
-    this.#tail = new PartitionTail(this.#reader, this.#topic, from, (records) => {
-      for (const record of records) this.#apply(record)
-    })
-    this.#tail.start()
+  start(): Promise<void> {
+    return this.#follower.start()
   }
 
   #apply(message: LogRecord): void {
@@ -81,13 +72,7 @@ export class DeviceStateView {
 
   /** Resolves once everything committed to the topic before the call has been applied (or after timeoutMs). */
   async caughtUp(timeoutMs = 5000): Promise<void> {
-    const ends = await this.#reader.endOffsets(this.#topic)
-    const until = Date.now() + timeoutMs
-    while (Date.now() < until) {
-      const tail = this.#tail
-      if (tail && ends.every((end, p) => (tail.positions.get(p) ?? 0n) >= end)) return
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    await this.#follower.caughtUp(timeoutMs).catch(() => {})
   }
 
   /** A device's stored delivery positions for a topic (partition → next offset), if any. */
@@ -147,7 +132,6 @@ export class DeviceStateView {
 
   async close(): Promise<void> {
     clearInterval(this.#pruneTimer)
-    await this.#tail?.stop()
-    await this.#reader.close()
+    await this.#follower.close()
   }
 }

@@ -1,81 +1,52 @@
-import { randomUUID } from 'node:crypto'
-import {
-  Consumer,
-  FetchIsolationLevels,
-  type Message,
-  type MessagesStream,
-  MessagesStreamModes,
-} from '@platformatic/kafka'
+import { LogReader, type LogRecord } from './log-reader.ts'
+import { PartitionTail } from './partition-tail.ts'
 
-export type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
+export type RawMessage = LogRecord
 
 /**
- * Reads a whole topic from the earliest offset (read_committed) and follows
- * it, in a consumer group of its own so that every process sees every
- * partition (the DeviceStateView pattern). `caughtUp()` resolves once every
+ * Reads a whole topic from the start (read_committed, aborted transactions
+ * dropped) and follows it, with no consumer group: every process sees every
+ * partition and no group is left behind. `caughtUp()` resolves once every
  * record committed before it was called has been handed to `onMessage`.
  */
 export class TopicFollower {
-  readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
+  readonly #reader: LogReader
   readonly #topic: string
   readonly #onMessage: (message: RawMessage) => void
-  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  #tail: PartitionTail | undefined
   #closed = false
 
   constructor(brokers: string[], clientId: string, topic: string, onMessage: (message: RawMessage) => void) {
     this.#topic = topic
     this.#onMessage = onMessage
-    this.#consumer = new Consumer({
-      clientId,
-      groupId: `${clientId}-${randomUUID()}`,
-      bootstrapBrokers: brokers,
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      maxWaitTime: 100,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-      maxBytes: 8 * 1024 * 1024,
-    })
+    this.#reader = new LogReader(brokers, clientId)
   }
 
   async start(): Promise<void> {
-    const stream = await this.#consumer.consume({
-      topics: [this.#topic],
-      mode: MessagesStreamModes.EARLIEST,
-      autocommit: false,
+    const partitions = await this.#reader.partitions(this.#topic)
+    const from = new Map(Array.from({ length: partitions }, (_, p) => [p, 0n] as const))
+    this.#tail = new PartitionTail(this.#reader, this.#topic, from, (records) => {
+      for (const record of records) this.#onMessage(record)
     })
-    this.#stream = stream
-    stream.on('data', (message: RawMessage) => this.#onMessage(message))
-    stream.on('error', () => {
-      // The stream retries on its own; /readyz reports a broken Kafka connection.
-    })
+    this.#tail.start()
   }
 
   /** Resolves once everything committed to the topic before this call has been read. */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
-    const ends = await this.#consumer.listOffsets({
-      topics: [this.#topic],
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    })
-    const targets = ends.get(this.#topic) ?? []
+    const ends = await this.#reader.endOffsets(this.#topic)
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const fetched = this.#stream?.offsetsToFetch
-      const behind = targets.some(
-        (end, partition) => end > 0n && (fetched?.get(`${this.#topic}:${partition}`) ?? 0n) < end,
-      )
-      if (!behind) break
+      const tail = this.#tail
+      if (tail && ends.every((end, p) => (tail.positions.get(p) ?? 0n) >= end)) return
       if (this.#closed) throw new Error(`${this.#topic}: closed while catching up`)
       if (Date.now() > deadline) throw new Error(`${this.#topic}: not caught up within ${timeoutMs} ms`)
       await new Promise((r) => setTimeout(r, 20))
     }
-    // Records of the last fetch are pushed to the stream before its offsets move; let them drain.
-    await new Promise((r) => setImmediate(r))
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    const stream = this.#stream
-    if (stream) await new Promise<void>((resolve) => stream.close(() => resolve()))
-    await new Promise<void>((resolve) => this.#consumer.close(true, () => resolve()))
+    await this.#tail?.stop()
+    await this.#reader.close()
   }
 }
