@@ -73,7 +73,7 @@ export async function runningBroker(name: string): Promise<BrokerState | undefin
 
 /** Deletes a stopped instance's config, data and logs (throwaway test instances). */
 export function removeInstance(name: string): void {
-  rmSync(instanceDir(name), { recursive: true, force: true })
+  rmSync(instanceDir(name), { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
 }
 
 export async function stopBroker(name: string, pid?: number, graceMs = 15_000): Promise<boolean> {

@@ -26,6 +26,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const name = `test-${process.pid}`
   const broker = await startBroker({ name, port: 0, fresh: true })
   project.provide('kafkaBrokers', [broker.bootstrap])
+  // Each vitest project runs this setup; the first starts the broker, the others reuse it.
+  if (!broker.started) return async () => {}
   return async () => {
     await broker.stop()
     removeInstance(name)

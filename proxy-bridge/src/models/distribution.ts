@@ -97,6 +97,8 @@ export class ModelDistribution implements ModelSessionHooks {
       this.#live = true
       for (const state of this.registry.all()) this.#checkAbortCriteria(state.name)
       this.cache.start().catch((error: unknown) => {
+        // A bridge shutting down while the cache starts is not an error worth a stack.
+        if (stopped()) return
         this.#options.log.error({ err: error }, 'model file cache failed to start')
       })
     })()
