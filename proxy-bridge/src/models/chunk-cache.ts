@@ -18,6 +18,8 @@ export interface ChunkCacheOptions {
   bridgeId: string
   registry: ModelRegistry
   log?: FastifyBaseLogger | undefined
+  /** Called once a file of a version is verified and served. */
+  onVerified?: (name: string, version: number) => void
 }
 
 export type FileStatus = { verified: true; path: string; size: number } | { verified: false; reason: string }
@@ -235,6 +237,7 @@ export class ChunkCache {
     this.#blobs.set(sha256, size)
     await this.#dropPartial(id)
     this.#options.log?.info({ model: name, version, path, size }, 'model file verified and cached')
+    this.#options.onVerified?.(name, version)
   }
 
   async #dropPartial(id: string): Promise<void> {

@@ -67,6 +67,11 @@ export class ModelDistribution implements ModelSessionHooks {
       bridgeId: options.bridgeId,
       registry: this.registry,
       log,
+      // A version is offered to devices only once this bridge can serve all its files.
+      onVerified: (name) => {
+        const state = this.registry.get(name)
+        if (state && this.#live) this.#push(state)
+      },
     })
     this.fleet = new FleetView(brokers, clientId, config.topics.fleet)
     this.#fleetWriter = new FleetWriter(brokers, clientId, config.topics.fleet)
@@ -180,6 +185,8 @@ export class ModelDistribution implements ModelSessionHooks {
       this.#pushed.set(session, pushed)
     }
     if (pushed.get(state.name) === manifest.version) return
+    // Not before every file is verified here: a device would get 409 and retry.
+    if (!manifest.files.every((file) => this.cache.status(state.name, manifest.version, file).verified)) return
     pushed.set(state.name, manifest.version)
     session.send({
       type: 'model',

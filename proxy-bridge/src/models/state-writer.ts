@@ -25,7 +25,8 @@ export class ConcurrentUpdateError extends Error {
 
 /**
  * Changes one model's state as a compare-and-set: the transactional id
- * `kafka-edge-models-<name>` is shared by every publisher, CLI and bridge, so
+ * `kafka-edge-models-<models topic>-<name>` is shared by every publisher, CLI
+ * and bridge of one deployment (its models topic), so
  * initialising it fences whoever held it before and settles their open
  * transaction; the state read afterwards is the newest, and if someone else
  * initialises it before we commit, our commit fails instead of overwriting
@@ -41,7 +42,7 @@ export async function changeModelState<T>(
     bootstrapBrokers: options.brokers,
     idempotent: true,
     acks: ProduceAcks.ALL,
-    transactionalId: `kafka-edge-models-${name}`,
+    transactionalId: `kafka-edge-models-${options.modelsTopic}-${name}`,
     // See DeviceWriter: -1/-1 asks for a fresh producer id, fencing earlier holders.
     producerId: -1n,
     producerEpoch: -1,
