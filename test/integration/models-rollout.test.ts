@@ -129,4 +129,39 @@ describe('staged rollout', () => {
     expect(status.stdout).toContain('PAUSED')
     expect(status.stdout).toContain('3 of 10 devices')
   })
+
+  it('promotes, pauses and aborts from the CLI, with exit codes scripts can rely on', async () => {
+    const canary = clients[0] as DeviceClient
+    const promoted = await modelsCli(['promote', 'wine', '2', '--percent', '50', ...cliFlags(config)])
+    expect(promoted.code, promoted.stderr).toBe(0)
+    let status = await modelsCli(['status', 'wine', ...cliFlags(config)])
+    expect(status.stdout).toMatch(/v2 50 % .*ROLLING/)
+
+    const paused = await modelsCli(['pause', 'wine', '--reason', 'line 3 maintenance', ...cliFlags(config)])
+    expect(paused.code, paused.stderr).toBe(0)
+    status = await modelsCli(['status', 'wine', ...cliFlags(config)])
+    expect(status.stdout).toContain('PAUSED — line 3 maintenance')
+
+    const from = canary.frames.length
+    const aborted = await modelsCli(['abort', 'wine', '--reason', 'bad batch', ...cliFlags(config)])
+    expect(aborted.code, aborted.stderr).toBe(0)
+    status = await modelsCli(['status', 'wine', ...cliFlags(config)])
+    expect(status.stdout).toContain('ABORTED')
+    // Aborted: every device is sent back to stable.
+    const rollout = (await (await api('/v1/models/wine/rollout')).json()) as { rollout: { state: string } }
+    expect(rollout.rollout.state).toBe('aborted')
+    if (canary.frames.slice(from).some((f) => f.type === 'model')) {
+      await canary.waitFor(isModel(1), 20_000, from)
+    }
+
+    const again = await modelsCli(['abort', 'wine', ...cliFlags(config)])
+    expect(again.code).not.toBe(0)
+    const unknown = await modelsCli(['pause', 'no-such-model', ...cliFlags(config)])
+    expect(unknown.code).toBe(4)
+    const usage = await modelsCli(['promote', 'wine', ...cliFlags(config)])
+    expect(usage.code).toBe(2)
+    const listed = await modelsCli(['list', '--json', ...cliFlags(config)])
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toContain('wine')
+  })
 })
