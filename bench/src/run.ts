@@ -1,7 +1,7 @@
 // npm run bench -- NAME   runs one benchmark; its JSON is stdout's last line.
 // npm run bench           runs them all, one after the other, and writes bench/REPORT.md.
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connections, connectionsTargets } from './connections.ts'
 import { download, downloadTargets } from './download.ts'
@@ -50,7 +50,8 @@ function targetRows(name: string, result: BenchResult): string[] {
 
 const usage = `Usage: npm run bench [-- NAME]
 
-Benchmarks: ${Object.keys(benchmarks).join(', ')}. Without NAME all run and bench/REPORT.md is written.
+Benchmarks: ${Object.keys(benchmarks).join(', ')}. Without NAME all run and bench/REPORT.md is written;
+NAME "report" rewrites bench/REPORT.md from the last bench/results/*.json without running anything.
 Each starts Kafka (or uses KAFKA_BROKERS), a bridge child process and simulated devices,
 stops them afterwards, writes bench/results/NAME.json and prints it as the last line.`
 
@@ -108,6 +109,16 @@ async function main(argv: string[]): Promise<number> {
   const name = argv[0]
   if (name === '-h' || name === '--help') {
     console.log(usage)
+    return 0
+  }
+  if (name === 'report') {
+    // Rewrites REPORT.md from the results the benchmarks last wrote, without running them.
+    const results: Record<string, BenchResult> = {}
+    for (const key of Object.keys(benchmarks)) {
+      const file = join(repoRoot, 'bench', 'results', `${key}.json`)
+      if (existsSync(file)) results[key] = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
+    }
+    writeFileSync(join(repoRoot, 'bench', 'REPORT.md'), reportMarkdown(results))
     return 0
   }
   if (name) {
