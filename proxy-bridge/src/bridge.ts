@@ -177,8 +177,14 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       draining = true
       app.log.info({ reason }, 'draining')
       // Frames already received are written and acked before sockets close.
-      await ws.settle(config.shutdownGraceMs)
-      await writers?.settle(config.shutdownGraceMs)
+      let grace: NodeJS.Timeout | undefined
+      await Promise.race([
+        ws.settled().then(() => writers?.idle()),
+        new Promise((resolve) => {
+          grace = setTimeout(resolve, config.shutdownGraceMs)
+        }),
+      ])
+      clearTimeout(grace)
       ws.close(reason)
       readiness.stop()
       await app.close()

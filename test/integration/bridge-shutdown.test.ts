@@ -44,11 +44,15 @@ describe('bridge metrics and graceful shutdown', () => {
     // The pong proves the bridge has read both frames; their commits are still in flight.
     client.send({ type: 'ping', t: 1 })
     await client.waitFor((f): f is PongFrame => f.type === 'pong')
+    const lateToken = await deviceToken('dev-late')
     const closing = bridge.close('maintenance')
-    const refused = await DeviceClient.connect(bridge.url, { token: await deviceToken('dev-late') }).catch(
-      (e: { status?: number; code?: string }) => e,
-    )
-    expect((refused as { status?: number }).status ?? (refused as { code?: string }).code).toBeDefined()
+    // The listener stays open while in-flight work settles; new sockets are refused with a reason.
+    const refused = (await DeviceClient.connect(bridge.url, { token: lateToken }).catch((e: unknown) => e)) as {
+      status?: number
+      body?: string
+    }
+    expect(refused.status).toBe(503)
+    expect(JSON.parse(refused.body ?? '{}').code).toBe(ErrorCodes.SHUTTING_DOWN)
     await closing
 
     const closed = await client.waitClosed()

@@ -71,16 +71,9 @@ export class DeviceWriters {
     void entry.writer.close()
   }
 
-  /** Resolves when no writer has a transaction queued or in flight, or after timeoutMs. */
-  async settle(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.all([...this.#entries.values()].map((e) => e.writer.idle())),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs)
-      }),
-    ])
-    clearTimeout(timer)
+  /** Resolves when no writer has a transaction queued or in flight (REST writes included). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#entries.values()].map((e) => e.writer.idle()))
   }
 
   /** Waits for every in-flight transaction, then closes all producers. */

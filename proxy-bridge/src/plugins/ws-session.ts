@@ -25,8 +25,8 @@ export interface WsSessions {
   sessions: SessionRegistry
   /** Sockets that have not said hello yet are not in `sessions`; this counts all. */
   sockets(): number
-  /** Waits (at most graceMs) until frames already received are handled and their acks sent. */
-  settle(graceMs: number): Promise<void>
+  /** Resolves once frames already received are handled and their writes settled. */
+  settled(): Promise<void>
   close(reason: string): void
 }
 
@@ -137,15 +137,8 @@ export function wsSessionRoutes(
   return {
     sessions,
     sockets: () => all.size,
-    async settle(graceMs: number) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        Promise.all([...all].map((s) => s.settled())),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, graceMs)
-        }),
-      ])
-      clearTimeout(timer)
+    async settled() {
+      await Promise.all([...all].map((s) => s.settled()))
     },
     close(reason: string) {
       clearInterval(heartbeat)

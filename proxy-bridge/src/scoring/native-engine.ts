@@ -5,7 +5,13 @@
  * outputs stay the agent's (features.ts, outputs.ts), so both sides agree.
  */
 
-import type { Engine, EngineSession, TensorOutput, TensorValue } from '@kafka-edge/edge-agent/engines/engine'
+import {
+  type Engine,
+  type EngineSession,
+  runOrtSession,
+  type TensorOutput,
+  type TensorValue,
+} from '@kafka-edge/edge-agent/engines/engine'
 import { AgentError } from '@kafka-edge/edge-agent/errors'
 import { modelId } from '@kafka-edge/edge-agent/models/manifest'
 import type { InferenceSession } from 'onnxruntime-node'
@@ -46,20 +52,8 @@ class NativeSession implements EngineSession {
     private readonly session: InferenceSession,
   ) {}
 
-  async run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorOutput>> {
-    const tensors: Record<string, InstanceType<Ort['Tensor']>> = {}
-    for (const [name, t] of Object.entries(feeds)) tensors[name] = new this.ort.Tensor(t.data, t.dims)
-    let result: InferenceSession.OnnxValueMapType
-    try {
-      result = await this.session.run(tensors)
-    } catch (e) {
-      throw new AgentError('E_INFERENCE', (e as Error).message)
-    }
-    const out: Record<string, TensorOutput> = {}
-    for (const [name, tensor] of Object.entries(result)) {
-      out[name] = { data: tensor.data as ArrayLike<number | bigint>, dims: tensor.dims }
-    }
-    return out
+  run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorOutput>> {
+    return runOrtSession(this.ort, this.session, feeds)
   }
 
   dispose(): Promise<void> {

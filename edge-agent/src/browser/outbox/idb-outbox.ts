@@ -13,7 +13,7 @@ import {
   outboxDefaults,
 } from '../../core/outbox/outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
-import { initialSeqState, planResume, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
+import { applyResume, initialSeqState, recordAck, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
 
 interface Held {
   lsn: number
@@ -219,22 +219,16 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
   }
 
   async ack(throughSeq: number): Promise<void> {
-    const lsn = Math.min(toLsn(this.#state, throughSeq), this.#durableLsn)
-    if (lsn > this.#state.ackedLsn) this.#state.ackedLsn = lsn
-    this.#release(lsn)
+    this.#release(recordAck(this.#state, throughSeq, this.#durableLsn))
   }
 
   async resume(watermark: number): Promise<number> {
-    const plan = planResume(this.#state, watermark)
-    if (plan.ackLsn > this.#state.releasedLsn) {
-      this.#state.ackedLsn = Math.max(this.#state.ackedLsn, plan.ackLsn)
-      this.#release(Math.min(plan.ackLsn, this.#durableLsn))
-    }
-    if (plan.shift !== this.#state.shift) {
-      this.#state.shift = plan.shift
+    const { releaseLsn, renumbered } = applyResume(this.#state, watermark, this.#durableLsn)
+    this.#release(releaseLsn)
+    if (renumbered) {
       // Durable before any record goes out under the new numbering.
       await this.#persistRelease(this.#state.releasedLsn)
-      this.emit('renumbered', { shift: plan.shift, firstSeq: this.firstSeq })
+      this.emit('renumbered', { shift: this.#state.shift, firstSeq: this.firstSeq })
     }
     return this.firstSeq
   }

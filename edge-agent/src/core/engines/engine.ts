@@ -62,3 +62,32 @@ export class SerialQueue {
     return next
   }
 }
+
+/** What onnxruntime-web and onnxruntime-node have in common, as far as running a session goes. */
+export interface OrtRuntime {
+  Tensor: new (data: TensorValue['data'], dims: readonly number[]) => unknown
+}
+export interface OrtSession {
+  run(feeds: Record<string, never>): Promise<Record<string, { data: unknown; dims: readonly number[] }>>
+}
+
+/** One run of an ONNX Runtime session (web or native): named tensors in, named outputs out. */
+export async function runOrtSession(
+  ort: OrtRuntime,
+  session: OrtSession,
+  feeds: Record<string, TensorValue>,
+): Promise<Record<string, TensorOutput>> {
+  const tensors: Record<string, unknown> = {}
+  for (const [name, t] of Object.entries(feeds)) tensors[name] = new ort.Tensor(t.data, t.dims)
+  let result: Awaited<ReturnType<OrtSession['run']>>
+  try {
+    result = await session.run(tensors as Record<string, never>)
+  } catch (e) {
+    throw new AgentError('E_INFERENCE', (e as Error).message)
+  }
+  const out: Record<string, TensorOutput> = {}
+  for (const [name, tensor] of Object.entries(result)) {
+    out[name] = { data: tensor.data as ArrayLike<number | bigint>, dims: tensor.dims }
+  }
+  return out
+}

@@ -4,11 +4,18 @@
  * in Node, never a CDN), the thread count from the device's cores.
  */
 
-import type { InferenceSession, Tensor } from 'onnxruntime-web'
+import type { InferenceSession } from 'onnxruntime-web'
 import { AgentError } from '../errors.ts'
 import { modelId } from '../models/manifest.ts'
 import type { EnginePorts } from '../ports.ts'
-import { type Engine, type EngineSession, SerialQueue, type TensorOutput, type TensorValue } from './engine.ts'
+import {
+  type Engine,
+  type EngineSession,
+  runOrtSession,
+  SerialQueue,
+  type TensorOutput,
+  type TensorValue,
+} from './engine.ts'
 
 type Ort = typeof import('onnxruntime-web')
 
@@ -53,21 +60,7 @@ class OnnxSession implements EngineSession {
   ) {}
 
   run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorOutput>> {
-    return this.#queue.run(async () => {
-      const tensors: Record<string, Tensor> = {}
-      for (const [name, t] of Object.entries(feeds)) tensors[name] = new this.ort.Tensor(t.data, t.dims)
-      let result: InferenceSession.OnnxValueMapType
-      try {
-        result = await this.session.run(tensors)
-      } catch (e) {
-        throw new AgentError('E_INFERENCE', (e as Error).message)
-      }
-      const out: Record<string, TensorOutput> = {}
-      for (const [name, tensor] of Object.entries(result)) {
-        out[name] = { data: tensor.data as ArrayLike<number | bigint>, dims: tensor.dims }
-      }
-      return out
-    })
+    return this.#queue.run(() => runOrtSession(this.ort, this.session, feeds))
   }
 
   dispose(): Promise<void> {

@@ -3,7 +3,7 @@ import { Emitter } from './emitter.ts'
 import { encodeFrame } from './frame.ts'
 import { type Outbox, type OutboxEvents, type OutboxOptions, type OutboxStats, outboxDefaults } from './outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from './record.ts'
-import { initialSeqState, planResume, type SeqState, toLsn, toSeq } from './seq-space.ts'
+import { applyResume, initialSeqState, recordAck, type SeqState, toLsn, toSeq } from './seq-space.ts'
 
 interface Held {
   lsn: number
@@ -116,8 +116,10 @@ export class MemoryOutbox extends Emitter<OutboxEvents> implements Outbox {
   }
 
   async ack(throughSeq: number): Promise<void> {
-    const lsn = Math.min(toLsn(this.#state, throughSeq), this.#state.nextLsn - 1)
-    if (lsn > this.#state.ackedLsn) this.#state.ackedLsn = lsn
+    this.#releaseThrough(recordAck(this.#state, throughSeq, this.#state.nextLsn - 1))
+  }
+
+  #releaseThrough(lsn: number): void {
     if (lsn <= this.#state.releasedLsn) return
     let n = 0
     while (n < this.#held.length && (this.#held[n] as Held).lsn <= lsn) n++
@@ -126,12 +128,9 @@ export class MemoryOutbox extends Emitter<OutboxEvents> implements Outbox {
   }
 
   async resume(watermark: number): Promise<number> {
-    const plan = planResume(this.#state, watermark)
-    if (plan.ackLsn > this.#state.releasedLsn) await this.ack(toSeq(this.#state, plan.ackLsn))
-    if (plan.shift !== this.#state.shift) {
-      this.#state.shift = plan.shift
-      this.emit('renumbered', { shift: plan.shift, firstSeq: this.firstSeq })
-    }
+    const { releaseLsn, renumbered } = applyResume(this.#state, watermark, this.#state.nextLsn - 1)
+    this.#releaseThrough(releaseLsn)
+    if (renumbered) this.emit('renumbered', { shift: this.#state.shift, firstSeq: this.firstSeq })
     return this.firstSeq
   }
 

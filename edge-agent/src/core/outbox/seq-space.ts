@@ -44,3 +44,27 @@ export function planResume(s: SeqState, watermark: number): { ackLsn: number; sh
   // After the ack the first held lsn is ackLsn + 1; it must carry watermark + 1.
   return { ackLsn, shift: ackLsn + 1 - (watermark + 1) }
 }
+
+/** Records the bridge's ack through `throughSeq`; returns the lsn through which records may go (never past `durableLsn`). */
+export function recordAck(s: SeqState, throughSeq: number, durableLsn: number): number {
+  const lsn = Math.min(toLsn(s, throughSeq), durableLsn)
+  if (lsn > s.ackedLsn) s.ackedLsn = lsn
+  return lsn
+}
+
+/**
+ * Applies resume(watermark) to the state: acks what Kafka holds and moves the
+ * shift. Returns the lsn to release through, and whether the numbering
+ * changed (the store must make it durable before anything is sent).
+ */
+export function applyResume(
+  s: SeqState,
+  watermark: number,
+  durableLsn: number,
+): { releaseLsn: number; renumbered: boolean } {
+  const plan = planResume(s, watermark)
+  if (plan.ackLsn > s.releasedLsn) s.ackedLsn = Math.max(s.ackedLsn, plan.ackLsn)
+  const renumbered = plan.shift !== s.shift
+  s.shift = plan.shift
+  return { releaseLsn: Math.min(plan.ackLsn, durableLsn), renumbered }
+}
