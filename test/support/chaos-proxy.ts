@@ -7,6 +7,8 @@ export interface ChaosProxy {
   /** Cuts every open connection at random intervals of minMs..maxMs until stopped. */
   startCutting(minMs: number, maxMs: number): void
   stopCutting(): void
+  /** Cuts every open connection now; returns how many sockets it tore. */
+  cutNow(): number
   close(): Promise<void>
 }
 
@@ -49,9 +51,7 @@ export async function startChaosProxy(target: () => number | undefined): Promise
       const next = () => {
         timer = setTimeout(
           () => {
-            if (open.size) proxy.cuts++
-            for (const s of open) s.destroy()
-            open.clear()
+            proxy.cutNow()
             next()
           },
           minMs + Math.random() * (maxMs - minMs),
@@ -61,6 +61,13 @@ export async function startChaosProxy(target: () => number | undefined): Promise
     },
     stopCutting() {
       clearTimeout(timer)
+    },
+    cutNow() {
+      const torn = open.size
+      if (torn) proxy.cuts++
+      for (const s of open) s.destroy()
+      open.clear()
+      return torn
     },
     async close() {
       clearTimeout(timer)
