@@ -117,7 +117,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
 
   const classpath = join(libs, '*')
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url')
+    const clusterId = newClusterId()
     const format = spawnSync(
       'java',
       ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
@@ -168,4 +168,15 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`)
   log(`Kafka ${bootstrap} ready (pid ${pid}, instance "${name}", logs ${logFile})`)
   return { ...state, started: true, logFile, stop: () => stopBroker(name, pid).then(() => {}) }
+}
+
+/**
+ * A cluster id as Kafka makes them (base64url of 16 random bytes), never
+ * starting with '-': StorageTool's argument parser would take that for an option.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }

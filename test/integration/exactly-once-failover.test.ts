@@ -119,6 +119,36 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     expect(await seqsInKafka(topics.records, deviceId, 300)).toEqual(range(1, 300))
   })
 
+  it('an exact hello on another bridge, mid-stream, answers with what Kafka holds: new records after it are never taken for duplicates', async () => {
+    const deviceId = 'dev-exact'
+    const token = await deviceToken(deviceId)
+    const [a, b] = bridges as [Bridge, Bridge]
+    const onA = await DeviceClient.connect(a.url, { token })
+    await onA.hello()
+    sendRange(onA, deviceId, 1, 300)
+    await onA.ackedThrough(30)
+    // Frames are still in flight on A: B's claim fences A, so each of them
+    // either committed before the claim (and counts) or never will.
+    const onB = await DeviceClient.connect(b.url, { token })
+    const { watermark } = await onB.hello(undefined, { exact: true })
+    expect(watermark).toBeGreaterThanOrEqual(ackedWatermark(onA))
+    // What a renumbering agent does: new records right after the watermark.
+    const renumbered = Array.from({ length: 50 }, (_, i) => ({
+      seq: watermark + 1 + i,
+      value: { ...value(deviceId, watermark + 1 + i), renumbered: true },
+    }))
+    onB.send({ type: 'produce', records: renumbered })
+    const acks = await onB.ackedThrough(watermark + 50)
+    expect(acks.flatMap((a) => a.ranges).filter((r) => r.duplicate && r.to > watermark)).toEqual([])
+    onA.close()
+    onB.close()
+
+    const messages = await readTopic(topics.records, { expect: watermark + 50 })
+    const mine = messages.filter((m) => m.key.toString() === deviceId).map((m) => JSON.parse(m.value.toString()))
+    expect(mine.map((v) => v.seq)).toEqual(range(1, watermark + 50))
+    expect(mine.filter((v) => v.renumbered).map((v) => v.seq)).toEqual(range(watermark + 1, watermark + 50))
+  })
+
   it('a zombie session on one bridge cannot double what a live session on another wrote', async () => {
     const deviceId = 'dev-zombie'
     const token = await deviceToken(deviceId)

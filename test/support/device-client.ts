@@ -88,8 +88,8 @@ export class DeviceClient {
     }
   }
 
-  async hello(token?: string): Promise<WelcomeFrame> {
-    this.send(token ? { type: 'hello', token } : { type: 'hello' })
+  async hello(token?: string, options: { exact?: boolean } = {}): Promise<WelcomeFrame> {
+    this.send({ type: 'hello', ...(token ? { token } : {}), ...(options.exact ? { exact: true } : {}) })
     return this.waitFor((f): f is WelcomeFrame => f.type === 'welcome')
   }
 

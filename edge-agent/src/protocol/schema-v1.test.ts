@@ -72,6 +72,8 @@ describe('frames of protocol v1', () => {
     expect(
       accepts({ type: 'hello', token: 'eyJ.eyJ.sig', agent: { name: 'kafka-edge-agent', version: '0.1.0' } }),
     ).toBe(true)
+    expect(accepts({ type: 'hello', exact: true })).toBe(true)
+    expect(accepts({ type: 'hello', exact: 'yes' })).toBe(false)
     expect(accepts({ type: 'hello', token: '' })).toBe(false)
     expect(accepts({ type: 'hello', agent: { name: 'kafka-edge-agent' } })).toBe(false)
   })

@@ -38,6 +38,7 @@ const hello = {
       additionalProperties: false,
       properties: { name: { type: 'string', maxLength: 64 }, version: { type: 'string', maxLength: 64 } },
     },
+    exact: { type: 'boolean' },
   },
 } as const
 

@@ -103,6 +103,13 @@ export interface HelloFrame {
   /** The JWT, when it was not sent in the Authorization header. */
   token?: string
   agent?: { name: string; version: string }
+  /**
+   * Asks for the exact watermark: the bridge claims the device (fencing any
+   * other bridge) before it answers. Costs a Kafka transaction; agents set it
+   * only when they will renumber from the watermark (records dropped, or
+   * nothing ever acked).
+   */
+  exact?: boolean
 }
 
 export interface ProduceFrame {

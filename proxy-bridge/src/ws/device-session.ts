@@ -225,13 +225,26 @@ export class DeviceSession {
       'a newer session of this device replaced this one',
     )
 
-    // A writer this bridge still holds knows the exact watermark once its
-    // in-flight writes settle; otherwise the state view's may lag, which only
-    // causes resends that are then acked as duplicates.
-    const writer = this.#ctx.writers.peek(deviceId)
+    // A writer this bridge holds knows the exact watermark once its in-flight
+    // writes settle. Without one the state view's may lag a move from another
+    // bridge: harmless for a device that resends what it holds, but one that
+    // dropped records renumbers from the watermark, so it asks for an exact
+    // one (hello.exact) and gets a claimed writer first, fencing the old bridge.
+    let writer = this.#ctx.writers.peek(deviceId)
+    if (!writer && frame.exact) {
+      this.#writer ??= this.#ctx.writers.acquire(deviceId)
+      writer = this.#writer
+    }
     if (writer) {
       await writer.ready().catch(() => {})
       await writer.idle()
+    }
+    if (frame.exact && (!writer || writer.failure)) {
+      throw new BridgeError(
+        ErrorCodes.KAFKA_UNAVAILABLE,
+        'the exact watermark could not be read from Kafka; reconnect later',
+        { retryable: true },
+      )
     }
     const watermark = writer && !writer.failure ? writer.committed : this.#ctx.view.watermark(deviceId)
     if (this.#closed) return

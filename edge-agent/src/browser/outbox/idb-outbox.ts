@@ -13,7 +13,15 @@ import {
   outboxDefaults,
 } from '../../core/outbox/outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
-import { applyResume, initialSeqState, recordAck, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
+import {
+  applyResume,
+  needsExactWatermark,
+  initialSeqState,
+  recordAck,
+  type SeqState,
+  toLsn,
+  toSeq,
+} from '../../core/outbox/seq-space.ts'
 
 interface Held {
   lsn: number
@@ -78,6 +86,10 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
       cursor = await cursor.continue()
     }
     return new IdbOutbox(db, options, state, held)
+  }
+
+  get needsExactWatermark(): boolean {
+    return needsExactWatermark(this.#state)
   }
 
   get firstSeq(): number {

@@ -12,6 +12,7 @@ import {
   CloseCodes,
   ErrorCodes,
   type ErrorFrame,
+  type HelloFrame,
   type ModelFrame,
   type ModelStatusFrame,
   SUBPROTOCOL_V1,
@@ -255,7 +256,13 @@ export class Link extends Emitter<LinkEvents> {
     try {
       const token = await this.#o.token()
       if (session.closed) return
-      session.socket.send(JSON.stringify({ type: 'hello', token, ...(this.#o.agent ? { agent: this.#o.agent } : {}) }))
+      const hello: HelloFrame = {
+        type: 'hello',
+        token,
+        ...(this.#o.agent ? { agent: this.#o.agent } : {}),
+        ...(this.#o.outbox.needsExactWatermark ? { exact: true } : {}),
+      }
+      session.socket.send(JSON.stringify(hello))
     } catch (error) {
       this.#fail({ code: 'E_TOKEN_PROVIDER', message: (error as Error).message, retryable: true })
       this.#endSession(session, 4000, 'no token')

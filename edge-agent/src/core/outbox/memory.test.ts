@@ -57,6 +57,37 @@ describe('MemoryOutbox', () => {
     expect((await outbox.peek(101, 10, 1 << 20)).map((e) => e.seq)).toEqual([101, 102])
   })
 
+  it('never renumbers below what the bridge acked: a stale watermark from another bridge changes nothing', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 1; i <= 10; i++) await outbox.append({ value: i })
+    await outbox.ack(6)
+    expect(outbox.needsExactWatermark).toBe(false)
+    // A bridge whose state view lags says 2; Kafka holds at least 6.
+    expect(await outbox.resume(2)).toBe(7)
+    expect((await outbox.peek(7, 10, 1 << 20)).map((e) => [e.seq, text(e.payload)])).toEqual([
+      [7, '7'],
+      [8, '8'],
+      [9, '9'],
+      [10, '10'],
+    ])
+  })
+
+  it('asks for the exact watermark when it may renumber: nothing acked yet, or records gone unacked', async () => {
+    const fresh = new MemoryOutbox()
+    expect(fresh.needsExactWatermark).toBe(true)
+    await fresh.append({ value: 1 })
+    await fresh.ack(1)
+    expect(fresh.needsExactWatermark).toBe(false)
+
+    const dropping = new MemoryOutbox({ capBytes: 200, overflow: 'drop-oldest' })
+    await dropping.append({ value: 0 })
+    await dropping.ack(1)
+    expect(dropping.needsExactWatermark).toBe(false)
+    for (let i = 1; i <= 40; i++) await dropping.append({ value: { i } })
+    expect(dropping.stats().dropped.overflow).toBeGreaterThan(0)
+    expect(dropping.needsExactWatermark).toBe(true)
+  })
+
   it('TTL drops records older than ttlMs, unsent, and counts them', async () => {
     let now = 1_000_000
     const outbox = new MemoryOutbox({ ttlMs: 1000 }, () => now)

@@ -3,7 +3,15 @@ import { Emitter } from './emitter.ts'
 import { encodeFrame } from './frame.ts'
 import { type Outbox, type OutboxEvents, type OutboxOptions, type OutboxStats, outboxDefaults } from './outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from './record.ts'
-import { applyResume, initialSeqState, recordAck, type SeqState, toLsn, toSeq } from './seq-space.ts'
+import {
+  applyResume,
+  needsExactWatermark,
+  initialSeqState,
+  recordAck,
+  type SeqState,
+  toLsn,
+  toSeq,
+} from './seq-space.ts'
 
 interface Held {
   lsn: number
@@ -22,6 +30,10 @@ export class MemoryOutbox extends Emitter<OutboxEvents> implements Outbox {
     super()
     this.#options = { ...outboxDefaults, ...options }
     this.#now = now
+  }
+
+  get needsExactWatermark(): boolean {
+    return needsExactWatermark(this.#state)
   }
 
   get firstSeq(): number {

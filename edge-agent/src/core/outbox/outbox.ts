@@ -66,6 +66,8 @@ export interface Outbox extends Pick<Emitter<OutboxEvents>, 'on' | 'off'> {
    * first held record gets watermark + 1. Returns the first seq to send.
    */
   resume(watermark: number): Promise<number>
+  /** resume() may renumber, so the session needs the exact watermark (hello.exact). */
+  readonly needsExactWatermark: boolean
   /** The first held unacked seq (equals nextSeq when empty). */
   readonly firstSeq: number
   /** Seq of the next append; every seq below it that is durable can be peeked. */

@@ -33,7 +33,11 @@ export const toLsn = (s: SeqState, seq: number): number => seq + s.shift
  * What resume(watermark) must do: the lsn to ack through, and the new shift.
  * Pure so every store does exactly the same.
  */
-export function planResume(s: SeqState, watermark: number): { ackLsn: number; shift: number } {
+export function planResume(s: SeqState, reported: number): { ackLsn: number; shift: number } {
+  // Kafka holds at least what the bridge acked: a lower watermark is a stale
+  // read (the state view of a bridge the device just moved to), and
+  // renumbering from it would put new records on seqs Kafka already has.
+  const watermark = s.ackedLsn > 0 ? Math.max(reported, toSeq(s, s.ackedLsn)) : reported
   const nextSeq = toSeq(s, s.nextLsn)
   if (watermark >= nextSeq) {
     // The bridge has seqs this outbox never gave out: the outbox was reset
@@ -44,6 +48,14 @@ export function planResume(s: SeqState, watermark: number): { ackLsn: number; sh
   // After the ack the first held lsn is ackLsn + 1; it must carry watermark + 1.
   return { ackLsn, shift: ackLsn + 1 - (watermark + 1) }
 }
+
+/**
+ * Whether resume() may renumber from the watermark, so it must be exact (the
+ * hello's `exact`): nothing was ever acked (a fresh or reset outbox), or
+ * records left unacked (dropped, expired, corrupt) after the last ack. Otherwise a stale
+ * watermark is harmless: planResume never goes below what was acked.
+ */
+export const needsExactWatermark = (s: SeqState): boolean => s.ackedLsn === 0 || s.releasedLsn > s.ackedLsn
 
 /** Records the bridge's ack through `throughSeq`; returns the lsn through which records may go (never past `durableLsn`). */
 export function recordAck(s: SeqState, throughSeq: number, durableLsn: number): number {

@@ -19,7 +19,14 @@ import {
   outboxDefaults,
 } from '../../core/outbox/outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
-import { applyResume, recordAck, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
+import {
+  applyResume,
+  needsExactWatermark,
+  recordAck,
+  type SeqState,
+  toLsn,
+  toSeq,
+} from '../../core/outbox/seq-space.ts'
 import { lockDir } from './lock.ts'
 import { syncDir, writeMeta } from './meta.ts'
 import { recover } from './recovery.ts'
@@ -117,6 +124,10 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
     await outbox.#refreshHead()
     await outbox.#expire()
     return outbox
+  }
+
+  get needsExactWatermark(): boolean {
+    return needsExactWatermark(this.#state)
   }
 
   get firstSeq(): number {
