@@ -249,7 +249,8 @@ export async function startBridgeProcess(td: Teardown, options: BridgeOptions): 
     config[key] = base && typeof base === 'object' && value && typeof value === 'object' ? { ...base, ...value } : value
   }
   writeFileSync(configFile, JSON.stringify(config, null, 2))
-  const nodeArgs: string[] = []
+  // BENCH_BRIDGE_NODE_ARGS: node flags for the bridge only (A/B of V8 settings).
+  const nodeArgs: string[] = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean)
   if (options.cpuProf) {
     const profDir = join(workDir, 'prof')
     mkdirSync(profDir, { recursive: true })

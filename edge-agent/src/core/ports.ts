@@ -63,6 +63,7 @@ export interface Clock {
 
 /** The .wasm of onnxruntime-web and where its JavaScript glue lives, as the runtime provides them. */
 export interface OnnxWasmSource {
+  /** The .wasm's bytes, where it cannot be fetched; the runtime keeps them for the life of the process. */
   wasmBinary?: Uint8Array
   /** URL of the glue module (ort-wasm-simd-threaded.mjs) and of the .wasm. */
   wasmPaths?: { mjs?: string; wasm?: string } | string

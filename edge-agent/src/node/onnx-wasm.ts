@@ -1,12 +1,11 @@
 /**
  * Where onnxruntime-web's WebAssembly comes from in Node: the files beside
  * the running bundle (dist/), else the installed onnxruntime-web package.
- * Never a CDN. The binary is read here and handed to the runtime, which
- * then needs no fetch at all; the glue module is imported from its file.
+ * Never a CDN: both are local files, the glue module is imported from its
+ * file and reads the binary from beside it.
  */
 
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -27,10 +26,15 @@ export function findOrtWasmDir(): string {
   }
 }
 
+/**
+ * Paths only, no bytes: the glue reads the local .wasm itself and lets the
+ * buffer go once compiled. A binary handed over in `wasmBinary` stays
+ * referenced by the runtime for the life of the process (14 MB, and ~35 MB
+ * more RSS measured with it).
+ */
 export async function nodeOnnxWasm(): Promise<OnnxWasmSource> {
   const dir = findOrtWasmDir()
   return {
-    wasmBinary: new Uint8Array(await readFile(join(dir, ORT_WASM))),
     wasmPaths: { mjs: pathToFileURL(join(dir, ORT_GLUE)).href, wasm: pathToFileURL(join(dir, ORT_WASM)).href },
   }
 }

@@ -45,8 +45,6 @@ export async function createOnnxEngine(ports: EnginePorts): Promise<Engine> {
       } catch (e) {
         throw new AgentError('E_ENGINE_LOAD', `${modelId(manifest)}: ${(e as Error).message}`)
       }
-      // The runtime is initialized now; the 14 MB binary need not stay in memory.
-      ort.env.wasm.wasmBinary = undefined
       return new OnnxSession(ort, session)
     },
   }
