@@ -187,7 +187,12 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       clearTimeout(grace)
       ws.close(reason)
       readiness.stop()
+      // Responses still in flight get a grace too: a client that stopped
+      // reading (or a long poll) would otherwise hold the close until Node's
+      // keep-alive timeout (72 s in fastify).
+      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs)
       await app.close()
+      clearTimeout(forced)
       await pendingIngest
       await modelsStarted
       await models.close()
