@@ -15,15 +15,14 @@ import {
   startBridgeProcess,
   startKafka,
   Teardown,
+  envNumber,
 } from './stack.ts'
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
-
 export const connectionsSettings = {
-  sessions: env('BENCH_SESSIONS', 10_000),
-  children: env('BENCH_CLIENT_PROCESSES', 4),
-  concurrency: env('BENCH_CONNECT_CONCURRENCY', 50),
-  holdMs: env('BENCH_HOLD_MS', 32_000),
+  sessions: envNumber('BENCH_SESSIONS', 10_000),
+  children: envNumber('BENCH_CLIENT_PROCESSES', 4),
+  concurrency: envNumber('BENCH_CONNECT_CONCURRENCY', 50),
+  holdMs: envNumber('BENCH_HOLD_MS', 32_000),
   heartbeatMs: 15_000,
 }
 

@@ -17,11 +17,14 @@ import {
   startKafka,
   Teardown,
   workDir,
+  envNumber,
 } from './stack.ts'
 import { freePort } from '@kafka-edge/dev-kafka'
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
-export const downloadSettings = { megabytes: env('BENCH_DOWNLOAD_MB', 20), rounds: env('BENCH_DOWNLOAD_ROUNDS', 10) }
+export const downloadSettings = {
+  megabytes: envNumber('BENCH_DOWNLOAD_MB', 20),
+  rounds: envNumber('BENCH_DOWNLOAD_ROUNDS', 10),
+}
 export const downloadTargets = { mb_per_s: 200 }
 
 const staticServer = `

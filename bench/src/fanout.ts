@@ -24,10 +24,13 @@ import {
   startKafka,
   Teardown,
   workDir,
+  envNumber,
 } from './stack.ts'
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
-export const fanoutSettings = { sessions: env('BENCH_SESSIONS', 10_000), children: env('BENCH_CLIENT_PROCESSES', 4) }
+export const fanoutSettings = {
+  sessions: envNumber('BENCH_SESSIONS', 10_000),
+  children: envNumber('BENCH_CLIENT_PROCESSES', 4),
+}
 export const fanoutTargets = { p100_ms: 2000 }
 
 interface ClientLine {

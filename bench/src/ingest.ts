@@ -18,17 +18,16 @@ import {
   startBridgeProcess,
   startKafka,
   Teardown,
+  envNumber,
 } from './stack.ts'
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
-
 export const ingestSettings = {
-  devices: env('BENCH_DEVICES', 50),
+  devices: envNumber('BENCH_DEVICES', 50),
   batch: 100,
   partitions: 6,
-  warmupMs: env('BENCH_WARMUP_MS', 5000),
-  windowMs: env('BENCH_WINDOW_MS', 20_000),
-  latencyMs: env('BENCH_LATENCY_MS', 15_000),
+  warmupMs: envNumber('BENCH_WARMUP_MS', 5000),
+  windowMs: envNumber('BENCH_WINDOW_MS', 20_000),
+  latencyMs: envNumber('BENCH_LATENCY_MS', 15_000),
   singleTxnRecords: 2000,
 }
 

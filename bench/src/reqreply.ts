@@ -19,18 +19,17 @@ import {
   startBridgeProcess,
   startKafka,
   Teardown,
+  envNumber,
 } from './stack.ts'
 import { BenchSubscriber } from './subscriber.ts'
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
-
 export const reqreplySettings = {
-  rate: env('BENCH_REQREPLY_RATE', 200),
-  devices: env('BENCH_REQREPLY_DEVICES', 20),
-  warmupMs: env('BENCH_WARMUP_MS', 3000),
-  windowMs: env('BENCH_WINDOW_MS', 20_000),
-  fanoutDevices: env('BENCH_FANOUT_DEVICES', 1000),
-  fanoutRate: env('BENCH_FANOUT_RATE', 10),
+  rate: envNumber('BENCH_REQREPLY_RATE', 200),
+  devices: envNumber('BENCH_REQREPLY_DEVICES', 20),
+  warmupMs: envNumber('BENCH_WARMUP_MS', 3000),
+  windowMs: envNumber('BENCH_WINDOW_MS', 20_000),
+  fanoutDevices: envNumber('BENCH_FANOUT_DEVICES', 1000),
+  fanoutRate: envNumber('BENCH_FANOUT_RATE', 10),
 }
 export const reqreplyTargets = { p99_ms: 50 }
 

@@ -21,6 +21,9 @@ export function log(message: string): void {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/** A numeric setting from the environment (BENCH_*), else the default. */
+export const envNumber = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+
 /** Cleanup steps, run last-in first-out exactly once: at the end, on failure, on SIGINT/SIGTERM. */
 export class Teardown {
   readonly #steps: { name: string; fn: () => Promise<void> | void }[] = []

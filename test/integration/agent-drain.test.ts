@@ -2,9 +2,9 @@
 // bridge and a real broker: exactly once, in per-device order, byte-identical,
 // across a bridge that starts late, torn connections and a kill -9 of an agent.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '@kafka-edge/dev-kafka'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AgentProcess, spawnAgent } from '../support/agent-process.ts'
 import { agentRecordValue } from '../support/agent-records.ts'
@@ -15,15 +15,6 @@ import { readTopic } from '../support/kafka.ts'
 
 const AGENTS = 5
 const RECORDS = 2000
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 /** Kafka holds exactly RECORDS records per device, in order, each byte-identical to what was appended. */
 async function expectExactlyOnce(topic: string, devices: string[]): Promise<void> {

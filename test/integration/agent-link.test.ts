@@ -4,9 +4,9 @@
 // agent's model; a published and promoted model reaches the agent, which
 // activates it and reports so.
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { type Bridge, resolveConfig, startBridge } from '@kafka-edge/proxy-bridge'
+import { freePort } from '@kafka-edge/dev-kafka'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AgentCli, spawnAgentCli } from '../support/agent-cli.ts'
 import { bridgeConfig, deviceToken, dropTopics, isolatedTopics } from '../support/bridge.ts'
@@ -35,14 +35,6 @@ const inputAt = (n: number) => inputs[n % inputs.length] as Record<string, numbe
 let port: number
 let bridge: Bridge | undefined
 let agent: AgentCli
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** A bridge on the same port every time, so the agent finds it again after a restart. */
 async function startFixedBridge(): Promise<Bridge> {

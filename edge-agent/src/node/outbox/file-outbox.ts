@@ -6,7 +6,7 @@
 // arrive during a flush form the next group, so under load each fsync covers
 // thousands of records and alone each append waits for one fsync.
 // A crash loses only appends whose promise had not resolved.
-import { type FileHandle, open, unlink, writeFile } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Emitter } from '../../core/outbox/emitter.ts'
 import { crc32c } from '../../core/outbox/crc32c.ts'
@@ -116,14 +116,22 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
 
   /** Opens (creating or recovering) the outbox in `dir`. */
   static async open(dir: string, options: FileOutboxOptions = {}): Promise<FileOutbox> {
-    const recovered = await recover(dir)
+    // Lock before recovery: recovery truncates torn tails, which must never
+    // happen under another process still appending.
+    await mkdir(dir, { recursive: true })
     const unlock = lockDir(dir)
-    const last = recovered.segments[recovered.segments.length - 1] as Segment
-    const active = await open(last.path, 'a')
-    const outbox = new FileOutbox(dir, options, recovered.state, recovered.segments, active, unlock)
-    await outbox.#refreshHead()
-    await outbox.#expire()
-    return outbox
+    try {
+      const recovered = await recover(dir)
+      const last = recovered.segments[recovered.segments.length - 1] as Segment
+      const active = await open(last.path, 'a')
+      const outbox = new FileOutbox(dir, options, recovered.state, recovered.segments, active, unlock)
+      await outbox.#refreshHead()
+      await outbox.#expire()
+      return outbox
+    } catch (error) {
+      unlock()
+      throw error
+    }
   }
 
   get needsExactWatermark(): boolean {

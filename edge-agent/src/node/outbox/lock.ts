@@ -1,7 +1,9 @@
-// One process per outbox directory: outbox.lock holds the owner's pid. A lock
-// left by a dead process (kill -9) is taken over.
+// One owner per outbox directory: outbox.lock holds the owner's pid. A lock
+// left by a dead process (kill -9) is taken over; so is one carrying this
+// process's own pid that this process does not hold (a container restarted
+// with the same pid). A second open in the same process is refused.
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import { OutboxError } from '../../core/outbox/record.ts'
 
 function alive(pid: number): boolean {
@@ -13,12 +15,17 @@ function alive(pid: number): boolean {
   }
 }
 
+const held = new Set<string>()
+
 export function lockDir(dir: string): () => void {
-  const file = join(dir, 'outbox.lock')
+  const file = resolve(dir, 'outbox.lock')
+  if (held.has(file)) throw new OutboxError('E_OUTBOX_LOCKED', `outbox ${dir} is already open in this process`)
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' })
+      held.add(file)
       return () => {
+        held.delete(file)
         try {
           unlinkSync(file)
         } catch {
