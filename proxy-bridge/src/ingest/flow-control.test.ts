@@ -1,7 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import type { DeviceIdentity } from '../auth/tokens.ts'
-import { defaultTopics } from '../config.ts'
-import { mayProduce } from './acl.ts'
 import { Credits, RateLimiter } from './flow-control.ts'
 
 describe('RateLimiter', () => {
@@ -23,21 +20,5 @@ describe('Credits', () => {
     expect(credits.tryTake(2, 950)).toBe(false)
     credits.give(8, 100)
     expect(credits.tryTake(10, 1000)).toBe(true)
-  })
-})
-
-describe('topic ACL', () => {
-  const identity: DeviceIdentity = { deviceId: 'd', groups: [], topics: ['alerts', 'telemetry.*'], expiresAt: 0 }
-  it('allows the records topic, exact names and prefixes, never the bridge topics', () => {
-    expect(mayProduce(identity, 'edge.records', defaultTopics)).toBe(true)
-    expect(mayProduce(identity, 'alerts', defaultTopics)).toBe(true)
-    expect(mayProduce(identity, 'telemetry.vibration', defaultTopics)).toBe(true)
-    expect(mayProduce(identity, 'alerts2', defaultTopics)).toBe(false)
-    expect(mayProduce(identity, 'telemetry', defaultTopics)).toBe(false)
-    const everything: DeviceIdentity = { ...identity, topics: ['*', 'edge.*'] }
-    expect(mayProduce(everything, 'anything', defaultTopics)).toBe(true)
-    for (const internal of ['edge.device-state', 'edge.models', 'edge.model-chunks', 'edge.fleet', 'edge.commands']) {
-      expect(mayProduce(everything, internal, defaultTopics)).toBe(false)
-    }
   })
 })

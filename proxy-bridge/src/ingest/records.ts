@@ -4,7 +4,7 @@ import type { TopicNames } from '../config.ts'
 import { BridgeError } from '../errors.ts'
 import type { EncodedRecord } from '../kafka/device-writer.ts'
 import type { TopicCatalog } from '../kafka/topic-catalog.ts'
-import { mayProduce } from './acl.ts'
+import { mayProduce } from '../auth/topic-acl.ts'
 
 export interface DecodeContext {
   identity: DeviceIdentity

@@ -1,12 +1,12 @@
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { bearerToken } from '../auth/tokens.ts'
+import { OPERATORS_GROUP } from '../auth/topic-acl.ts'
 import { BridgeError, httpStatusOf } from '../errors.ts'
 import type { IngestContext } from '../ingest/context.ts'
 import type { ReplyValue } from '../subscriptions/reply-tail.ts'
 
 /** Tokens whose `groups` hold this may send requests to any device. */
-export const OPERATORS_GROUP = 'operators'
 
 const deviceIdPattern = /^[A-Za-z0-9._:@-]{1,128}$/
 const maxTimeoutMs = 120_000

@@ -8,7 +8,7 @@ import type { ModelDistribution } from '../models/distribution.ts'
 import { manifestOf } from '../models/model-state.ts'
 import { createNativeOnnxEngine } from '../scoring/native-engine.ts'
 import { ModelNotLoadable, ScoringModels } from '../scoring/scoring-models.ts'
-import { OPERATORS_GROUP } from './requests.ts'
+import { OPERATORS_GROUP } from '../auth/topic-acl.ts'
 
 /** Inputs per batch request. */
 export const MAX_BATCH_INPUTS = 1000

@@ -5,7 +5,7 @@ import type { BridgeConfig, TopicNames } from '../config.ts'
 import { BridgeError, httpStatusOf } from '../errors.ts'
 import { LogReader, type LogRecord } from '../kafka/log-reader.ts'
 import { PartitionTail } from '../kafka/partition-tail.ts'
-import { OPERATORS_GROUP } from './requests.ts'
+import { mayStream } from '../auth/topic-acl.ts'
 
 /** Records replayed per partition when a stream starts without a position (`?tail=` overrides, up to maxTail). */
 export const defaultTail = 20
@@ -18,19 +18,6 @@ export const maxStreams = 256
 const keepAliveMs = 15_000
 /** Records with bigger values carry `valueTruncated: true` and no value. */
 const maxValueBytes = 64 * 1024
-
-/**
- * Whole topics are readable when the token lists them (exactly or by a `*`
- * prefix) or belongs to the operators group; the bridge's own state topics
- * never are: they hold other devices' watermarks and model bytes.
- */
-export function mayStream(identity: DeviceIdentity, topic: string, topics: TopicNames): boolean {
-  if ([topics.deviceState, topics.models, topics.modelChunks, topics.replies].includes(topic)) return false
-  if (identity.groups.includes(OPERATORS_GROUP)) return true
-  return identity.topics.some((allowed) =>
-    allowed.endsWith('*') ? topic.startsWith(allowed.slice(0, -1)) : allowed === topic,
-  )
-}
 
 /** Request URLs as logs show them: an event stream's ?access_token= is a credential. */
 export function redactAccessToken(url: string | undefined): string | undefined {
