@@ -132,6 +132,9 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const onB = await DeviceClient.connect(b.url, { token })
     const { watermark } = await onB.hello(undefined, { exact: true })
     expect(watermark).toBeGreaterThanOrEqual(ackedWatermark(onA))
+    // A is fenced: whatever it sends now fails, and its session ends as replaced.
+    sendRange(onA, deviceId, 301, 301)
+    expect((await onA.waitClosed()).code).toBe(CloseCodes.SESSION_REPLACED)
     // What a renumbering agent does: new records right after the watermark.
     const renumbered = Array.from({ length: 50 }, (_, i) => ({
       seq: watermark + 1 + i,
@@ -140,7 +143,6 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     onB.send({ type: 'produce', records: renumbered })
     const acks = await onB.ackedThrough(watermark + 50)
     expect(acks.flatMap((a) => a.ranges).filter((r) => r.duplicate && r.to > watermark)).toEqual([])
-    onA.close()
     onB.close()
 
     const messages = await readTopic(topics.records, { expect: watermark + 50 })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { compatibilityPartitioner, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka'
 import { type AckRange, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import { BridgeError } from '../errors.ts'
+import { hasKafkaError } from './kafka-errors.ts'
 import { claimKey, encodeState, partitionOf, recordKeyOf } from './device-state.ts'
 import type { DeviceStateView } from './state-view.ts'
 
@@ -294,7 +295,8 @@ export class DeviceWriter {
   #fail(error: unknown): BridgeError {
     if (this.#failure) return this.#failure
     const message = error instanceof Error ? error.message : String(error)
-    const fenced = /fenc|INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/i.test(message + JSON.stringify(causeOf(error)))
+    // Another bridge's claim bumped the epoch of this device's transactional id.
+    const fenced = hasKafkaError(error, 'PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTION_COORDINATOR_FENCED')
     this.#failure = fenced
       ? new BridgeError(ErrorCodes.SESSION_REPLACED, 'another bridge took this device over; reconnect to continue', {
           retryable: true,
@@ -329,16 +331,7 @@ function transactionRetryDelay(
   _retries: number,
   error: Error,
 ): number {
-  const concurrent = (error as { findBy?: (key: string, value: unknown) => unknown }).findBy?.(
-    'apiId',
-    'CONCURRENT_TRANSACTIONS',
-  )
-  return concurrent ? 10 : Math.min(100 * 2 ** (attempt - 1), 1000)
-}
-
-function causeOf(error: unknown): unknown {
-  if (error && typeof error === 'object' && 'errors' in error) return (error as { errors: unknown }).errors
-  return undefined
+  return hasKafkaError(error, 'CONCURRENT_TRANSACTIONS') ? 10 : Math.min(100 * 2 ** (attempt - 1), 1000)
 }
 
 /**
