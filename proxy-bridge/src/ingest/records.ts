@@ -5,6 +5,7 @@ import { BridgeError } from '../errors.ts'
 import type { EncodedRecord } from '../kafka/device-writer.ts'
 import type { TopicCatalog } from '../kafka/topic-catalog.ts'
 import { mayProduce } from '../auth/topic-acl.ts'
+import { isStandardBase64 } from './base64.ts'
 
 export interface DecodeContext {
   identity: DeviceIdentity
@@ -18,7 +19,6 @@ export interface DecodeContext {
 
 const maxFutureMs = 55 * 60 * 1000
 const noHeaders: Map<Buffer, Buffer> = new Map()
-const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
 
 function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at: number }): Buffer {
   switch (record.encoding ?? 'json') {
@@ -28,7 +28,7 @@ function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at:
       if (typeof record.value !== 'string') throw invalid(record, 'encoding "text" needs a string value')
       return Buffer.from(record.value, 'utf8')
     case 'base64':
-      if (typeof record.value !== 'string' || record.value.length % 4 !== 0 || !base64Pattern.test(record.value)) {
+      if (!isStandardBase64(record.value)) {
         throw invalid(record, 'encoding "base64" needs a standard base64 string (A-Z a-z 0-9 + /, padded with =)')
       }
       return Buffer.from(record.value, 'base64')

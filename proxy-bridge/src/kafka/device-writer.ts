@@ -69,6 +69,9 @@ export class DeviceWriter {
   readonly #options: DeviceWriterOptions
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   readonly #statePartition: number
+  // A virtual device (`dev~rest`) writes its records under the real device's key.
+  readonly #recordKey: Buffer
+  readonly #stateKey: Buffer
   #ready: Promise<void> | undefined
   #committed = 0
   #nextSeq = 1
@@ -81,6 +84,8 @@ export class DeviceWriter {
     this.deviceId = deviceId
     this.#options = options
     this.#statePartition = partitionOf(deviceId, options.statePartitions)
+    this.#recordKey = Buffer.from(recordKeyOf(deviceId), 'utf8')
+    this.#stateKey = Buffer.from(deviceId, 'utf8')
     this.#producer = new Producer({
       clientId: `${options.clientId}-device`,
       bootstrapBrokers: options.brokers,
@@ -112,12 +117,6 @@ export class DeviceWriter {
   /** The seq this device must send next. */
   get nextSeq(): number {
     return this.#nextSeq
-  }
-
-  get pendingRecords(): number {
-    let n = 0
-    for (const write of this.#queue) n += write.records.length
-    return n
   }
 
   /** Fences earlier holders and learns the exact watermark; once per writer. */
@@ -166,7 +165,7 @@ export class DeviceWriter {
     if (this.#failure) throw this.#failure
     let i = 0
     while (i < records.length && (records[i] as EncodedRecord).seq <= this.#committed) i++
-    const fresh = records.slice(i)
+    const fresh = i === 0 ? records : records.slice(i)
     const first = fresh[0]
     if (first) {
       if (first.seq < this.#nextSeq) {
@@ -239,9 +238,8 @@ export class DeviceWriter {
   async #commit(batch: PendingWrite[]): Promise<AckRange[]> {
     const records = batch.flatMap((w) => w.records)
     const started = performance.now()
-    // A virtual device (`dev~rest`) writes its records under the real device's key.
-    const key = Buffer.from(recordKeyOf(this.deviceId), 'utf8')
-    const stateKey = Buffer.from(this.deviceId, 'utf8')
+    const key = this.#recordKey
+    const stateKey = this.#stateKey
     const last = records[records.length - 1] as EncodedRecord
     const messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = records.map((r) => ({
       topic: r.topic,

@@ -1,5 +1,4 @@
-import type { DeviceWriter, DeviceWriterOptions } from './device-writer.ts'
-import { DeviceWriter as Writer } from './device-writer.ts'
+import { DeviceWriter, type DeviceWriterOptions } from './device-writer.ts'
 
 interface Entry {
   writer: DeviceWriter
@@ -22,10 +21,6 @@ export class DeviceWriters {
     this.#idleMs = idleMs
   }
 
-  get size(): number {
-    return this.#entries.size
-  }
-
   /** The device's writer, for use until `release`. */
   acquire(deviceId: string): DeviceWriter {
     let entry = this.#entries.get(deviceId)
@@ -34,7 +29,7 @@ export class DeviceWriters {
       entry = undefined
     }
     if (!entry) {
-      entry = { writer: new Writer(deviceId, this.#options), users: 0, idleTimer: undefined }
+      entry = { writer: new DeviceWriter(deviceId, this.#options), users: 0, idleTimer: undefined }
       this.#entries.set(deviceId, entry)
     }
     clearTimeout(entry.idleTimer)

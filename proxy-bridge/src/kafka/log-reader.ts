@@ -19,8 +19,6 @@ export interface FetchResult {
   records: LogRecord[]
   /** Where the next fetch of this partition starts: past data, markers and aborted batches. */
   nextOffset: bigint
-  /** Last stable offset: a read_committed reader at or past it has read everything committed. */
-  lastStable: bigint
 }
 
 interface Placement {
@@ -182,5 +180,5 @@ function committedRecords(topic: string, p: ResponsePartition, requested: bigint
   }
   // An out-of-range offset (compaction, retention) restarts at the log start.
   if (p.errorCode === 1 && p.logStartOffset > next) next = p.logStartOffset
-  return { records, nextOffset: next, lastStable: p.lastStableOffset }
+  return { records, nextOffset: next }
 }

@@ -37,10 +37,6 @@ export class DeviceStateView {
     this.#follower = new TopicFollower(brokers, `${clientId}-state`, topic, (record) => this.#apply(record))
   }
 
-  get devices(): number {
-    return this.#watermarks.size
-  }
-
   start(): Promise<void> {
     return this.#follower.start()
   }

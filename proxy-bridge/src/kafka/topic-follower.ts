@@ -1,8 +1,6 @@
 import { LogReader, type LogRecord } from './log-reader.ts'
 import { PartitionTail } from './partition-tail.ts'
 
-export type RawMessage = LogRecord
-
 /**
  * Reads a whole topic from the start (read_committed, aborted transactions
  * dropped) and follows it, with no consumer group: every process sees every
@@ -12,11 +10,11 @@ export type RawMessage = LogRecord
 export class TopicFollower {
   readonly #reader: LogReader
   readonly #topic: string
-  readonly #onMessage: (message: RawMessage) => void
+  readonly #onMessage: (message: LogRecord) => void
   #tail: PartitionTail | undefined
   #closed = false
 
-  constructor(brokers: string[], clientId: string, topic: string, onMessage: (message: RawMessage) => void) {
+  constructor(brokers: string[], clientId: string, topic: string, onMessage: (message: LogRecord) => void) {
     this.#topic = topic
     this.#onMessage = onMessage
     this.#reader = new LogReader(brokers, clientId)

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { ManifestFile } from '@kafka-edge/models/manifest'
 import type { FastifyBaseLogger } from 'fastify'
-import { type RawMessage, TopicFollower } from '../kafka/topic-follower.ts'
+import type { LogRecord } from '../kafka/log-reader.ts'
+import { TopicFollower } from '../kafka/topic-follower.ts'
 import { chunkCount, type ModelState, parseChunkKey } from './model-state.ts'
 import type { ModelRegistry } from './registry.ts'
 
@@ -40,7 +41,7 @@ async function sha256OfFile(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-function header(message: RawMessage, name: string): string | undefined {
+function header(message: LogRecord, name: string): string | undefined {
   for (const [key, value] of message.headers ?? []) if (key.toString() === name) return value.toString()
   return undefined
 }
@@ -145,7 +146,7 @@ export class ChunkCache {
     return this.#options.registry.get(name)?.versions[String(version)]?.files.find((f) => f.path === path)
   }
 
-  #onChunk(message: RawMessage): void {
+  #onChunk(message: LogRecord): void {
     const key = message.key?.toString('utf8')
     const parsed = key ? parseChunkKey(key) : undefined
     if (!parsed) return

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { ModelStatusState } from '@kafka-edge/edge-agent/protocol'
 import { ProduceAcks, Producer } from '@platformatic/kafka'
-import { type RawMessage, TopicFollower } from '../kafka/topic-follower.ts'
+import type { LogRecord } from '../kafka/log-reader.ts'
+import { TopicFollower } from '../kafka/topic-follower.ts'
 
 /** One record on edge.fleet (key = device id). docs/models.md, "Fleet events". */
 export interface FleetEvent {
@@ -114,7 +115,7 @@ export class FleetView extends EventEmitter<{ event: [FleetEvent] }> {
     this.#follower = new TopicFollower(brokers, `${clientId}-fleet`, topic, (m) => this.#apply(m))
   }
 
-  #apply(message: RawMessage): void {
+  #apply(message: LogRecord): void {
     const event = decodeFleetEvent(message.value)
     if (!event) return
     this.counts.apply(event)

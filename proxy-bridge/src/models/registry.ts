@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { SignedModelManifest } from '@kafka-edge/models/manifest'
 import type { FastifyBaseLogger } from 'fastify'
-import { type RawMessage, TopicFollower } from '../kafka/topic-follower.ts'
+import type { LogRecord } from '../kafka/log-reader.ts'
+import { TopicFollower } from '../kafka/topic-follower.ts'
 import type { BridgeError } from '../errors.ts'
 import { checkManifest, type SigningKeys } from './manifest-check.ts'
 import { decodeModelState, type ModelState } from './model-state.ts'
@@ -60,7 +61,7 @@ export class ModelRegistry extends EventEmitter<{ change: [name: string, state: 
     return [...this.#states.values()]
   }
 
-  #apply(message: RawMessage): void {
+  #apply(message: LogRecord): void {
     const name = message.key?.toString('utf8')
     if (!name) return
     const decoded = decodeModelState(message.value)

@@ -1,11 +1,12 @@
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { bearerToken, type DeviceIdentity, type TokenVerifier } from '../auth/tokens.ts'
-import type { BridgeConfig, TopicNames } from '../config.ts'
+import type { BridgeConfig } from '../config.ts'
 import { BridgeError, httpStatusOf } from '../errors.ts'
 import { LogReader, type LogRecord } from '../kafka/log-reader.ts'
 import { PartitionTail } from '../kafka/partition-tail.ts'
 import { mayStream } from '../auth/topic-acl.ts'
+import { decodeValue, headersObject } from '../subscriptions/delivered-record.ts'
 
 /** Records replayed per partition when a stream starts without a position (`?tail=` overrides, up to maxTail). */
 export const defaultTail = 20
@@ -43,8 +44,6 @@ export function decodePositions(text: string): Map<number, bigint> | undefined {
   return positions.size > 0 ? positions : undefined
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
 /** One record as the `data:` of an event: a JSON value when the bytes are JSON, else text or base64. */
 export function eventData(record: LogRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -53,17 +52,13 @@ export function eventData(record: LogRecord): Record<string, unknown> {
     offset: record.offset.toString(),
     timestamp: Number(record.timestamp),
     key: record.key ? record.key.toString('utf8') : null,
-    headers: Object.fromEntries(record.headers.map(([k, v]) => [k.toString('utf8'), v.toString('utf8')])),
+    headers: headersObject(record),
   }
   const value = record.value
   if (value === null) return { ...out, value: null }
   if (value.length > maxValueBytes) return { ...out, value: null, valueTruncated: true, valueBytes: value.length }
-  let text: string
-  try {
-    text = utf8.decode(value)
-  } catch {
-    return { ...out, value: value.toString('base64'), valueEncoding: 'base64' }
-  }
+  const { text, encoding } = decodeValue(value)
+  if (encoding === 'base64') return { ...out, value: text, valueEncoding: 'base64' }
   try {
     return { ...out, value: JSON.parse(text), valueEncoding: 'json' }
   } catch {

@@ -1,5 +1,6 @@
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import { BridgeError } from '../errors.ts'
+import { isStandardBase64 } from '../ingest/base64.ts'
 
 /** Formats of Confluent's v3 produce API without Schema Registry. */
 export type DataType = 'JSON' | 'BINARY' | 'STRING'
@@ -15,8 +16,8 @@ export interface RestRecord {
 
 /** Header a client-supplied key is kept in: the Kafka key is always the device id. */
 export const CLIENT_KEY_HEADER = 'kafka-edge.client-key'
+const clientKeyHeader = Buffer.from(CLIENT_KEY_HEADER)
 
-const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
 const dataTypes = new Set<string>(['JSON', 'BINARY', 'STRING'])
 
 function bad(message: string): BridgeError {
@@ -29,7 +30,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Standard, padded base64 (RFC 4648 §4), as Confluent's BINARY format uses. */
 export function decodeBase64(text: unknown, what: string): Buffer {
-  if (typeof text !== 'string' || text.length % 4 !== 0 || !base64Pattern.test(text)) {
+  if (!isStandardBase64(text)) {
     throw new BridgeError(ErrorCodes.VALUE_INVALID, `${what} must be standard base64 (A-Z a-z 0-9 + /, padded with =)`)
   }
   return Buffer.from(text, 'base64')
@@ -110,7 +111,7 @@ export function decodeV3Record(body: unknown, maxRecordBytes: number, receivedAt
     }
   }
   if (body.key !== undefined && body.key !== null) {
-    headers.set(Buffer.from(CLIENT_KEY_HEADER), v3Data(body.key, 'key').bytes)
+    headers.set(clientKeyHeader, v3Data(body.key, 'key').bytes)
   }
   const record = {
     value: value.bytes,
@@ -152,7 +153,7 @@ export function decodeV2Records(
       const encode = (data: unknown, what: string) =>
         format === 'binary' ? decodeBase64(data, what) : Buffer.from(JSON.stringify(data) ?? 'null', 'utf8')
       const headers = new Map<Buffer, Buffer>()
-      if (raw.key !== undefined && raw.key !== null) headers.set(Buffer.from(CLIENT_KEY_HEADER), encode(raw.key, 'key'))
+      if (raw.key !== undefined && raw.key !== null) headers.set(clientKeyHeader, encode(raw.key, 'key'))
       const valueType: DataType = format === 'binary' ? 'BINARY' : 'JSON'
       return checkSize(
         { value: encode(raw.value, 'value'), valueType, headers, timestamp: receivedAt },

@@ -1,5 +1,6 @@
 import type { DeliveredRecord } from '@kafka-edge/edge-agent/protocol/delivery'
 import type { LogReader, LogRecord } from '../kafka/log-reader.ts'
+import { toDelivered } from './delivered-record.ts'
 import type { LiveReceiver, TopicFanout } from './topic-fanout.ts'
 
 type Mode = 'catching-up' | 'live' | 'paused'
@@ -23,33 +24,6 @@ export interface SubscriptionOptions {
   /** Most records delivered and not acked; beyond it the device is paused and later catches up from Kafka. */
   maxUnacked: number
   deliver(records: DeliveredRecord[]): void
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-export function toDelivered(record: LogRecord): DeliveredRecord {
-  let value: string | null = null
-  let encoding: DeliveredRecord['encoding'] = 'text'
-  if (record.value) {
-    try {
-      value = utf8.decode(record.value)
-    } catch {
-      value = record.value.toString('base64')
-      encoding = 'base64'
-    }
-  }
-  const headers: Record<string, string> = {}
-  for (const [k, v] of record.headers) headers[k.toString('utf8')] = v.toString('utf8')
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    offset: Number(record.offset),
-    key: record.key?.toString('utf8') ?? null,
-    value,
-    encoding,
-    headers,
-    timestamp: Number(record.timestamp),
-  }
 }
 
 /**
@@ -118,12 +92,12 @@ export class DeviceSubscription implements LiveReceiver {
     return key !== undefined && this.addresses.has(key)
   }
 
-  #deliver(state: PartitionState, record: LogRecord): void {
+  #deliver(state: PartitionState, record: LogRecord, delivered = toDelivered(record)): void {
     state.unacked.push(record.offset)
     state.next = record.offset + 1n
     this.#inFlight++
     if (this.#batch.length === 0) queueMicrotask(() => this.#flush())
-    this.#batch.push(toDelivered(record))
+    this.#batch.push(delivered)
   }
 
   #flush(): void {
@@ -132,7 +106,7 @@ export class DeviceSubscription implements LiveReceiver {
     if (records.length > 0 && !this.#closed) this.#options.deliver(records)
   }
 
-  receive(record: LogRecord): boolean {
+  receive(record: LogRecord, delivered: () => DeliveredRecord): boolean {
     const state = this.#partitions.get(record.partition)
     if (state?.mode !== 'live' || this.#closed) return false
     if (record.offset < state.next) return true
@@ -140,7 +114,7 @@ export class DeviceSubscription implements LiveReceiver {
       state.mode = 'paused'
       return false
     }
-    this.#deliver(state, record)
+    this.#deliver(state, record, delivered())
     return true
   }
 

@@ -1,11 +1,17 @@
+import type { DeliveredRecord } from '@kafka-edge/edge-agent/protocol/delivery'
 import type { LogReader, LogRecord } from '../kafka/log-reader.ts'
 import { PartitionTail } from '../kafka/partition-tail.ts'
+import { toDelivered } from './delivered-record.ts'
 
 /** Something that takes live records of one partition from the fan-out. */
 export interface LiveReceiver {
   readonly addresses: Set<string>
-  /** Returns false when it cannot take more: the fan-out then drops it (it will catch up from Kafka). */
-  receive(record: LogRecord): boolean
+  /**
+   * `delivered` converts the record once for all its receivers (a broadcast
+   * reaches thousands). Returns false when it cannot take more: the fan-out
+   * then drops it (it will catch up from Kafka).
+   */
+  receive(record: LogRecord, delivered: () => DeliveredRecord): boolean
 }
 
 /**
@@ -69,9 +75,14 @@ export class TopicFanout {
       if (key === undefined) continue
       const receivers = this.#routes.get(record.partition)?.get(key)
       if (!receivers) continue
+      let converted: DeliveredRecord | undefined
+      const delivered = () => {
+        converted ??= toDelivered(record)
+        return converted
+      }
       for (const [receiver, from] of receivers) {
         if (record.offset < from) continue
-        if (!receiver.receive(record)) this.leave(receiver, record.partition)
+        if (!receiver.receive(record, delivered)) this.leave(receiver, record.partition)
       }
     }
   }

@@ -339,7 +339,7 @@ export class DeviceSession {
       )
     }
     this.#identity = identity
-    if (this.#welcomed) this.#scheduleExpiry()
+    this.#scheduleExpiry()
     this.send({ type: 'token-accepted', tokenExpiresAt: identity.expiresAt })
   }
 
@@ -353,7 +353,7 @@ export class DeviceSession {
         this.#tokenTimer = setTimeout(fire, Math.min(left, maxTimer))
         return
       }
-      this.#fail(
+      this.#sendError(
         new BridgeError(ErrorCodes.TOKEN_EXPIRED, 'the token expired; send a token frame before expiry or reconnect'),
       )
     }
@@ -427,10 +427,6 @@ export class DeviceSession {
     })
     const closeCode = closeCodeOf[bridgeError.code]
     if (closeCode) this.close(closeCode, bridgeError.code, bridgeError.message)
-  }
-
-  #fail(error: BridgeError): void {
-    this.#sendError(error)
   }
 
   /** Closes with a reason: `E_CODE: message`, trimmed to WebSocket's 123-byte limit. */
