@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@kafka-edge/edge-agent/protocol'
+import { type ErrorCode, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 
 /** An error a client caused or can act on: it travels as a code and a message, never as a crash. */
 export class BridgeError extends Error {
@@ -65,4 +65,23 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   E_INPUT_NAN: 400,
   E_OUTPUT_NONFINITE: 422,
   E_INFERENCE: 500,
+}
+
+/**
+ * Any failure as a BridgeError: fastify's own (body too large, wrong media
+ * type, bad JSON) keep their meaning; anything else is E_INTERNAL, and the
+ * caller logs it.
+ */
+export function asBridgeError(error: unknown): BridgeError {
+  if (error instanceof BridgeError) return error
+  const fastify = error as { code?: unknown; statusCode?: number; message?: string }
+  if (typeof fastify.code === 'string' && fastify.code.startsWith('FST_')) {
+    if (fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return new BridgeError(ErrorCodes.BODY_TOO_LARGE, String(fastify.message))
+    if (fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return new BridgeError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'send the body as application/json')
+    if (fastify.statusCode !== undefined && fastify.statusCode < 500)
+      return new BridgeError(ErrorCodes.BAD_REQUEST, String(fastify.message))
+  }
+  return new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed to handle this request; it has been logged')
 }

@@ -42,6 +42,19 @@ export class TokenVerifier {
     return this.#keys.length > 0
   }
 
+  /**
+   * The identity behind an `Authorization: Bearer <jwt>` header. `who` names
+   * the token to send when the header is missing ("the device token").
+   */
+  async verifyAuthorization(header: string | undefined, who = 'the device token'): Promise<DeviceIdentity> {
+    if (header === undefined) {
+      throw new BridgeError(ErrorCodes.AUTH_REQUIRED, `send ${who} as "Authorization: Bearer <jwt>"`)
+    }
+    const token = bearerToken(header)
+    if (!token) throw new BridgeError(ErrorCodes.TOKEN_INVALID, 'the Authorization header must be "Bearer <jwt>"')
+    return this.verify(token)
+  }
+
   async verify(token: string): Promise<DeviceIdentity> {
     let payload: JWTPayload | undefined
     let expired = false

@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs'
 import { clientFrameSchemaV1, ErrorCodes, type ModelStatusFrame } from '@kafka-edge/edge-agent/protocol'
 import { Ajv } from 'ajv'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken, type DeviceIdentity, type TokenVerifier } from '../auth/tokens.ts'
-import { BridgeError, httpStatusOf } from '../errors.ts'
+import type { DeviceIdentity, TokenVerifier } from '../auth/tokens.ts'
+import { BridgeError } from '../errors.ts'
+import { replyError } from '../rest/error-reply.ts'
 import { assignedManifest } from '../models/cohort.ts'
 import type { ModelDistribution } from '../models/distribution.ts'
 import { isSafeModelPath } from '../models/manifest-check.ts'
@@ -12,10 +13,6 @@ import { parseRange } from '../models/range.ts'
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const validateStatus = new Ajv({ strict: false }).compile(clientFrameSchemaV1['model-status'])
-
-function errorBody(error: BridgeError) {
-  return { error_code: httpStatusOf[error.code], message: error.message, code: error.code }
-}
 
 /** `Prefer: wait=N` (RFC 7240), capped; 0 when absent. */
 function preferWait(header: string | undefined, maxSec: number): number {
@@ -40,28 +37,10 @@ export function modelRoutes(app: FastifyInstance, models: ModelDistribution, ver
   const devices = new WeakMap<FastifyRequest, DeviceIdentity>()
   const device = (request: FastifyRequest) => devices.get(request) as DeviceIdentity
 
-  function fail(reply: FastifyReply, error: unknown): FastifyReply {
-    const bridgeError =
-      error instanceof BridgeError
-        ? error
-        : new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed; it has been logged')
-    if (!(error instanceof BridgeError)) reply.log.error({ err: error }, 'model route failed')
-    const status = httpStatusOf[bridgeError.code]
-    if (status === 401) reply.header('www-authenticate', 'Bearer')
-    if (bridgeError.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(bridgeError.retryAfterMs / 1000))
-    return reply.code(status).header('content-type', 'application/json').send(errorBody(bridgeError))
-  }
-
   app.register(async (scope) => {
-    scope.setErrorHandler((error, _request, reply) => fail(reply, error))
+    scope.setErrorHandler((error, _request, reply) => replyError(reply, error))
     scope.addHook('onRequest', async (request) => {
-      const authorization = request.headers.authorization
-      if (authorization === undefined) {
-        throw new BridgeError(ErrorCodes.AUTH_REQUIRED, 'send the device token as "Authorization: Bearer <jwt>"')
-      }
-      const token = bearerToken(authorization)
-      if (!token) throw new BridgeError(ErrorCodes.TOKEN_INVALID, 'the Authorization header must be "Bearer <jwt>"')
-      devices.set(request, await verifier.verify(token))
+      devices.set(request, await verifier.verifyAuthorization(request.headers.authorization))
     })
 
     scope.get('/v1/models', async (request) => {

@@ -1,8 +1,8 @@
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken } from '../auth/tokens.ts'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OPERATORS_GROUP } from '../auth/topic-acl.ts'
-import { BridgeError, httpStatusOf } from '../errors.ts'
+import { BridgeError } from '../errors.ts'
+import { replyError } from '../rest/error-reply.ts'
 import type { IngestContext } from '../ingest/context.ts'
 import type { ReplyValue } from '../subscriptions/reply-tail.ts'
 
@@ -30,10 +30,6 @@ const bodySchema = {
   },
 } as const
 
-function send(reply: FastifyReply, error: BridgeError): FastifyReply {
-  return reply.code(httpStatusOf[error.code]).send({ code: error.code, message: error.message })
-}
-
 function answer(reply: ReplyValue) {
   return {
     correlationId: reply.correlationId,
@@ -58,9 +54,7 @@ export function requestRoutes(app: FastifyInstance, ingest: () => IngestContext 
     if (!ctx) {
       throw new BridgeError(ErrorCodes.KAFKA_UNAVAILABLE, 'the bridge has not reached Kafka yet', { retryable: true })
     }
-    const token = bearerToken(request.headers.authorization)
-    if (!token) throw new BridgeError(ErrorCodes.AUTH_REQUIRED, 'send an operator token: Authorization: Bearer <jwt>')
-    const identity = await ctx.verifier.verify(token)
+    const identity = await ctx.verifier.verifyAuthorization(request.headers.authorization, 'an operator token')
     if (!identity.groups.includes(OPERATORS_GROUP)) {
       throw new BridgeError(
         ErrorCodes.FORBIDDEN,
@@ -100,8 +94,7 @@ export function requestRoutes(app: FastifyInstance, ingest: () => IngestContext 
         pending.delete(correlationId)
         return reply.send(answer(answered))
       } catch (error) {
-        if (error instanceof BridgeError) return send(reply, error)
-        throw error
+        return replyError(reply, error)
       }
     },
   )
@@ -117,8 +110,7 @@ export function requestRoutes(app: FastifyInstance, ingest: () => IngestContext 
       if (pending.has(correlationId)) return reply.code(202).send({ correlationId, status: 'pending' })
       throw new BridgeError(ErrorCodes.REQUEST_UNKNOWN, `no request ${correlationId} is pending or answered recently`)
     } catch (error) {
-      if (error instanceof BridgeError) return send(reply, error)
-      throw error
+      return replyError(reply, error)
     }
   })
 }

@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream'
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken, type DeviceIdentity } from '../auth/tokens.ts'
-import { BridgeError, httpStatusOf } from '../errors.ts'
+import type { DeviceIdentity } from '../auth/tokens.ts'
+import { asBridgeError, BridgeError } from '../errors.ts'
+import { replyError } from '../rest/error-reply.ts'
 import type { IngestContext } from '../ingest/context.ts'
 import { mayProduce } from '../auth/topic-acl.ts'
 import { ClusterId } from '../rest/cluster-id.ts'
@@ -12,7 +13,7 @@ import { ConcatenatedJsonSplitter, type JsonSegment } from '../rest/concatenated
 import { decodeV2Records, decodeV3Record, type RestRecord, type V2Format } from '../rest/confluent-records.ts'
 import { IDEMPOTENCY_HEADER, IdempotencyLocks, idempotencyKeyHash } from '../rest/idempotency.ts'
 import { deliveryReport, errorBody, v2Response } from '../rest/reports.ts'
-import { asBridgeError, type Outcome, RestRequestWriter } from '../rest/request-writer.ts'
+import { type Outcome, RestRequestWriter } from '../rest/request-writer.ts'
 
 export const V3_PRODUCE_PATH = '/v3/clusters/:clusterId/topics/:topic/records'
 export const V2_PRODUCE_PATH = '/topics/:topic'
@@ -65,13 +66,7 @@ export function restProduceRoutes(
         retryAfterMs: 1000,
       })
     }
-    const authorization = request.headers.authorization
-    if (authorization === undefined) {
-      throw new BridgeError(ErrorCodes.AUTH_REQUIRED, 'send the device token as "Authorization: Bearer <jwt>"')
-    }
-    const token = bearerToken(authorization)
-    if (!token) throw new BridgeError(ErrorCodes.TOKEN_INVALID, 'the Authorization header must be "Bearer <jwt>"')
-    const identity = await ctx.verifier.verify(token)
+    const identity = await ctx.verifier.verifyAuthorization(request.headers.authorization)
     if (!mediaOk) throw new BridgeError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, mediaHelp)
     if (!mayProduce(identity, topic, ctx.config.topics)) {
       throw new BridgeError(ErrorCodes.TOPIC_DENIED, `topic "${topic}" is not in this device's token (claim "topics")`)
@@ -90,15 +85,10 @@ export function restProduceRoutes(
   }
 
   function fail(reply: FastifyReply, error: unknown): FastifyReply {
-    const bridgeError = asBridgeError(error)
-    if (!(error instanceof BridgeError)) reply.log.error({ err: error }, 'REST produce failed')
-    ingest()?.metrics.errors.inc({ code: bridgeError.code })
-    const status = httpStatusOf[bridgeError.code]
-    if (status === 401) reply.header('www-authenticate', 'Bearer')
-    if (bridgeError.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(bridgeError.retryAfterMs / 1000))
+    ingest()?.metrics.errors.inc({ code: asBridgeError(error).code })
     // The rest of a refused body is not read: close rather than drain it.
     if (!reply.request.raw.readableEnded) reply.header('connection', 'close')
-    return reply.code(status).header('content-type', 'application/json').send(errorBody(bridgeError))
+    return replyError(reply, error)
   }
 
   app.register(async (scope) => {

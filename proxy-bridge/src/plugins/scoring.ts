@@ -1,8 +1,9 @@
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { SignedModelManifest } from '@kafka-edge/models/manifest'
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
-import { bearerToken, type DeviceIdentity, type TokenVerifier } from '../auth/tokens.ts'
-import { BridgeError, httpStatusOf } from '../errors.ts'
+import type { FastifyInstance } from 'fastify'
+import type { DeviceIdentity, TokenVerifier } from '../auth/tokens.ts'
+import { BridgeError } from '../errors.ts'
+import { replyError } from '../rest/error-reply.ts'
 import { assignedManifest } from '../models/cohort.ts'
 import type { ModelDistribution } from '../models/distribution.ts'
 import { manifestOf } from '../models/model-state.ts'
@@ -21,15 +22,6 @@ interface PredictBody {
 }
 
 /** Fastify's own errors (body parsing, media type, size) as our codes. */
-function fromFastify(error: FastifyError): BridgeError {
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new BridgeError(ErrorCodes.BODY_TOO_LARGE, error.message)
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new BridgeError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'send the body as application/json')
-  if (error.statusCode !== undefined && error.statusCode < 500)
-    return new BridgeError(ErrorCodes.BAD_REQUEST, error.message)
-  return new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed; it has been logged')
-}
-
 /**
  * Which version scores (docs/models.md, "Server-side scoring"): `?version=N`
  * when given; else, for a device token, the version assigned to that device
@@ -87,40 +79,16 @@ export function scoringRoutes(app: FastifyInstance, models: ModelDistribution, v
   })
   app.addHook('onClose', () => scoring.close())
 
-  function fail(reply: FastifyReply, error: unknown): FastifyReply {
-    let bridgeError: BridgeError
-    if (error instanceof BridgeError) bridgeError = error
-    else if ((error as FastifyError).code?.startsWith('FST_')) bridgeError = fromFastify(error as FastifyError)
-    else bridgeError = new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed; it has been logged')
-    if (bridgeError.code === ErrorCodes.INTERNAL) reply.log.error({ err: error }, 'scoring route failed')
-    const status = httpStatusOf[bridgeError.code]
-    if (status === 401) reply.header('www-authenticate', 'Bearer')
-    if (bridgeError.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(bridgeError.retryAfterMs / 1000))
-    return reply.code(status).send({
-      error_code: status,
-      code: bridgeError.code,
-      message: bridgeError.message,
-      ...(bridgeError instanceof ModelNotLoadable ? { reason: bridgeError.reason } : {}),
-    })
-  }
-
   app.register(async (scope) => {
-    scope.setErrorHandler((error, _request, reply) => fail(reply, error))
+    scope.setErrorHandler((error, _request, reply) =>
+      replyError(reply, error, error instanceof ModelNotLoadable ? { reason: error.reason } : {}),
+    )
 
     scope.post<{ Params: { name: string }; Querystring: { version?: string }; Body: PredictBody }>(
       '/v1/models/:name/predict',
       async (request, reply) => {
         const started = performance.now()
-        const authorization = request.headers.authorization
-        if (authorization === undefined) {
-          throw new BridgeError(
-            ErrorCodes.AUTH_REQUIRED,
-            'send a device or operator token: Authorization: Bearer <jwt>',
-          )
-        }
-        const token = bearerToken(authorization)
-        if (!token) throw new BridgeError(ErrorCodes.TOKEN_INVALID, 'the Authorization header must be "Bearer <jwt>"')
-        const caller = await verifier.verify(token)
+        const caller = await verifier.verifyAuthorization(request.headers.authorization, 'a device or operator token')
 
         const body = request.body
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {

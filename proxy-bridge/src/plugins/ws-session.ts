@@ -8,11 +8,12 @@ import { BridgeError, httpStatusOf } from '../errors.ts'
 import type { BridgeConfig } from '../config.ts'
 import type { IngestContext } from '../ingest/context.ts'
 import { DeviceSession, type SessionRegistry } from '../ws/device-session.ts'
+import { errorBody } from '../rest/reports.ts'
 
 export const WS_PATH = '/v1/ws'
 
 function refuseUpgrade(socket: Duplex, error: BridgeError): void {
-  const body = JSON.stringify({ error_code: httpStatusOf[error.code], code: error.code, message: error.message })
+  const body = JSON.stringify(errorBody(error))
   const status = httpStatusOf[error.code]
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +

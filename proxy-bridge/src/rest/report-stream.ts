@@ -1,6 +1,7 @@
 import type { PassThrough } from 'node:stream'
 import { errorBody } from './reports.ts'
-import { asBridgeError, type RestRequestWriter } from './request-writer.ts'
+import { asBridgeError } from '../errors.ts'
+import type { RestRequestWriter } from './request-writer.ts'
 
 /**
  * Writes reports to the response in order, each as soon as it and all

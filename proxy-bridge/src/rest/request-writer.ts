@@ -1,6 +1,6 @@
 import { ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { DeviceIdentity } from '../auth/tokens.ts'
-import { BridgeError } from '../errors.ts'
+import { asBridgeError, BridgeError } from '../errors.ts'
 import type { IngestContext } from '../ingest/context.ts'
 import { virtualDeviceId } from '../kafka/device-state.ts'
 import type { DeviceWriter, EncodedRecord } from '../kafka/device-writer.ts'
@@ -161,10 +161,4 @@ export class RestRequestWriter {
     if (this.#writer) this.#ctx.writers.release(this.#writer)
     this.#writer = undefined
   }
-}
-
-export function asBridgeError(error: unknown): BridgeError {
-  return error instanceof BridgeError
-    ? error
-    : new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed to handle this record; it has been logged')
 }
