@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ProduceFrame } from '../../protocol/v1.ts'
 import { MemoryOutbox } from '../outbox/memory.ts'
+import { type LinkClock, systemClock } from './clock.ts'
 import { Link } from './link.ts'
 import type { SocketFactory, SocketHandlers } from './socket.ts'
 
@@ -19,8 +20,12 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
   let committed = 0
   let frames = 0
   const seen: number[] = []
+  /** Every seq on the wire, resends included. */
+  const sent: number[] = []
+  const frameStarts: number[] = []
   const batchSizes: number[] = []
   let connects = 0
+  let pings = 0
   const factory: SocketFactory = (_url, _protocol, h: SocketHandlers) => {
     connects++
     let open = true
@@ -28,7 +33,7 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
     queueMicrotask(() => h.onOpen())
     return {
       send(text) {
-        const frame = JSON.parse(text) as ProduceFrame | { type: 'hello' | 'ping' }
+        const frame = JSON.parse(text) as ProduceFrame | { type: 'hello' | 'ping'; t?: number }
         if (frame.type === 'hello') {
           reply({
             type: 'welcome',
@@ -41,8 +46,15 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
           })
           return
         }
+        if (frame.type === 'ping') {
+          pings++
+          reply({ type: 'pong', t: frame.t })
+          return
+        }
         if (frame.type !== 'produce') return
         frames++
+        sent.push(...frame.records.map((r) => r.seq))
+        frameStarts.push(frame.records[0]?.seq ?? 0)
         batchSizes.push(frame.records.length)
         const first = frame.records[0]?.seq ?? 0
         if (frames === options.failFrame) {
@@ -88,7 +100,7 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
       },
     }
   }
-  return { factory, seen, batchSizes, connects: () => connects }
+  return { factory, seen, sent, frameStarts, batchSizes, connects: () => connects, pings: () => pings }
 }
 
 async function drain(outbox: MemoryOutbox, bridge: ReturnType<typeof fakeBridge>, through: number) {
@@ -113,6 +125,8 @@ describe('Link', () => {
     const bridge = fakeBridge()
     await drain(outbox, bridge, 500)
     expect(bridge.seen).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
+    // Not one resend: what reached the wire is exactly 1..500.
+    expect(bridge.sent).toEqual(bridge.seen)
     expect(Math.max(...bridge.batchSizes)).toBeLessThanOrEqual(50)
     expect(outbox.stats().depth).toBe(0)
   })
@@ -123,7 +137,13 @@ describe('Link', () => {
     const bridge = fakeBridge({ failFrame: 2 })
     const link = await drain(outbox, bridge, 300)
     expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
-    expect(link.stats().lastError?.code).toBeDefined()
+    expect(link.stats().lastError?.code).toBe('E_RATE_LIMITED')
+    // Frame 2 (51..100) was refused with nextSeq 51; frames 3.. were sent behind it and are stale.
+    // The next fresh frame starts at 51, and nothing before 51 is sent twice.
+    const rewind = bridge.frameStarts.indexOf(51, 2)
+    expect(rewind).toBeGreaterThan(1)
+    expect(bridge.frameStarts.slice(rewind + 1).every((start) => start > 51)).toBe(true)
+    expect(bridge.sent.filter((seq) => seq <= 50)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
   })
 
   it('reconnects after a cut and resumes from the watermark', async () => {
@@ -144,5 +164,32 @@ describe('Link', () => {
     const bridge = fakeBridge()
     await drain(outbox, bridge, depth)
     expect(bridge.seen).toEqual(Array.from({ length: depth }, (_, i) => i + 1))
+  })
+
+  it('keeps one timer per purpose however long a session lives (heartbeats re-arm, never pile up)', async () => {
+    let cleared = 0
+    const clock: LinkClock = {
+      ...systemClock,
+      clearTimeout: (handle) => {
+        cleared++
+        systemClock.clearTimeout(handle)
+      },
+    }
+    const bridge = fakeBridge()
+    const link = new Link({
+      url: 'http://bridge',
+      outbox: new MemoryOutbox(),
+      socket: bridge.factory,
+      token: () => 't',
+      clock,
+      pingMs: 1,
+    })
+    link.start()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(bridge.pings()).toBeGreaterThan(20)
+    // Closing clears what the session holds: its few timers, not one per heartbeat ever sent.
+    const before = cleared
+    await link.stop()
+    expect(cleared - before).toBeLessThan(10)
   })
 })

@@ -105,10 +105,10 @@ interface Session {
   generation: number
   frameNo: number
   lastHeard: number
-  timers: unknown[]
+  /** One pending timer per purpose: a long session re-arms them forever without piling them up. */
+  timers: Partial<Record<'connect' | 'ping' | 'refresh' | 'wake', unknown>>
   pausedUntil: number
   wakeAt?: number
-  wakeTimer?: unknown
   closed: boolean
 }
 
@@ -230,7 +230,7 @@ export class Link extends Emitter<LinkEvents> {
       generation: 0,
       frameNo: 0,
       lastHeard: this.#clock.now(),
-      timers: [],
+      timers: {},
       pausedUntil: 0,
       closed: false,
     }
@@ -245,10 +245,13 @@ export class Link extends Emitter<LinkEvents> {
       this.#onClosed(session, 1006, (error as Error).message)
       return
     }
-    session.timers.push(
-      this.#clock.setTimeout(() => {
+    this.#setTimer(
+      session,
+      'connect',
+      () => {
         if (!session.welcome) this.#endSession(session, 4000, 'no welcome in time')
-      }, this.#o.connectTimeoutMs),
+      },
+      this.#o.connectTimeoutMs,
     )
   }
 
@@ -337,29 +340,35 @@ export class Link extends Emitter<LinkEvents> {
         return
       }
       session.socket.send(JSON.stringify({ type: 'ping', t: this.#clock.now() }))
-      session.timers.push(this.#clock.setTimeout(beat, interval))
+      this.#setTimer(session, 'ping', beat, interval)
     }
-    session.timers.push(this.#clock.setTimeout(beat, interval))
+    this.#setTimer(session, 'ping', beat, interval)
   }
 
   #scheduleRefresh(session: Session, expiresAt: number): void {
     const left = expiresAt - this.#clock.now()
     const lead = Math.min(this.#o.refreshBeforeMs, left / 5)
-    session.timers.push(
-      this.#clock.setTimeout(
-        async () => {
-          if (session.closed) return
-          try {
-            const token = await this.#o.token()
-            if (!session.closed) session.socket.send(JSON.stringify({ type: 'token', token }))
-          } catch (error) {
-            this.#fail({ code: 'E_TOKEN_PROVIDER', message: (error as Error).message, retryable: true })
-            session.timers.push(this.#clock.setTimeout(() => this.#scheduleRefresh(session, expiresAt), 5000))
-          }
-        },
-        Math.max(0, Math.min(left - lead, 2 ** 31 - 1)),
-      ),
+    this.#setTimer(
+      session,
+      'refresh',
+      async () => {
+        if (session.closed) return
+        try {
+          const token = await this.#o.token()
+          if (!session.closed) session.socket.send(JSON.stringify({ type: 'token', token }))
+        } catch (error) {
+          this.#fail({ code: 'E_TOKEN_PROVIDER', message: (error as Error).message, retryable: true })
+          this.#setTimer(session, 'refresh', () => this.#scheduleRefresh(session, expiresAt), 5000)
+        }
+      },
+      Math.max(0, Math.min(left - lead, 2 ** 31 - 1)),
     )
+  }
+
+  #setTimer(session: Session, purpose: keyof Session['timers'], run: () => void, ms: number): void {
+    const previous = session.timers[purpose]
+    if (previous !== undefined) this.#clock.clearTimeout(previous)
+    session.timers[purpose] = this.#clock.setTimeout(run, ms)
   }
 
   async #onAck(session: Session, ack: AckFrame): Promise<void> {
@@ -471,17 +480,16 @@ export class Link extends Emitter<LinkEvents> {
   /** One pending wake-up per session, at `at` or a little after. */
   #wakeAt(session: Session, at: number): void {
     if (session.wakeAt !== undefined && session.wakeAt <= at) return
-    if (session.wakeTimer !== undefined) this.#clock.clearTimeout(session.wakeTimer)
     session.wakeAt = at
-    session.wakeTimer = this.#clock.setTimeout(
+    this.#setTimer(
+      session,
+      'wake',
       () => {
         session.wakeAt = undefined
-        session.wakeTimer = undefined
         void this.#pump()
       },
       Math.max(1, at - this.#clock.now() + 1),
     )
-    session.timers.push(session.wakeTimer)
   }
 
   #endSession(session: Session, code: number, reason: string): void {
@@ -497,7 +505,7 @@ export class Link extends Emitter<LinkEvents> {
   #onClosed(session: Session, code: number, reason: string): void {
     if (session.closed) return
     session.closed = true
-    for (const t of session.timers) this.#clock.clearTimeout(t)
+    for (const t of Object.values(session.timers)) this.#clock.clearTimeout(t)
     if (this.#session === session) this.#session = undefined
     if (this.#state === 'stopped') return
     // A token that expired is renewed by the provider at once; the rest back off.
