@@ -1,5 +1,5 @@
 // fake-indexeddb stands in for a browser's IndexedDB in this unit test; the
-// browser demo's Playwright test runs the real one.
+// browser demo's Playwright test drains the store in Chromium's real one.
 import 'fake-indexeddb/auto'
 import { describe, expect, it } from 'vitest'
 import { IdbOutbox } from './idb-outbox.ts'
@@ -21,6 +21,34 @@ describe('IdbOutbox', () => {
     expect(b.firstSeq).toBe(6)
     const page = await b.peek(6, 100, 1 << 20)
     expect(page.map((e) => JSON.parse(text(e.payload)).i)).toEqual(Array.from({ length: 15 }, (_, i) => i + 5))
+    await b.close()
+  })
+
+  it('closes itself when a write fails, so no later write can make a lost record look durable', async () => {
+    const db = name()
+    const a = await IdbOutbox.open(db)
+    for (let i = 1; i <= 3; i++) await a.append({ value: i })
+    const proto = (globalThis as unknown as { IDBDatabase: { prototype: { transaction: unknown } } }).IDBDatabase
+      .prototype
+    const transaction = proto.transaction as (...args: unknown[]) => unknown
+    proto.transaction = function (this: unknown, ...args: unknown[]) {
+      if (args[1] === 'readwrite') throw new Error('QuotaExceededError')
+      return transaction.apply(this, args)
+    }
+    try {
+      await expect(a.append({ value: 4 })).rejects.toMatchObject({ code: 'E_OUTBOX_CLOSED' })
+    } finally {
+      proto.transaction = transaction
+    }
+    await expect(a.append({ value: 5 })).rejects.toMatchObject({ code: 'E_OUTBOX_CLOSED' })
+    const b = await IdbOutbox.open(db)
+    expect(await b.append({ value: 'after' })).toBe(4)
+    expect((await b.peek(1, 10, 1 << 20)).map((e) => [e.seq, text(e.payload)])).toEqual([
+      [1, '1'],
+      [2, '2'],
+      [3, '3'],
+      [4, '"after"'],
+    ])
     await b.close()
   })
 

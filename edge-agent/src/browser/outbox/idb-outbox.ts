@@ -150,8 +150,11 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
           for (const p of group) p.resolve(toSeq(this.#state, p.lsn))
           this.emit('appended', { seq: this.durableSeq })
         } catch (error) {
-          for (const p of group)
-            p.reject(new OutboxError('E_OUTBOX_CLOSED', `write failed: ${(error as Error).message}`))
+          // Its lsns are taken and the next write would make them look durable:
+          // close, as the file store does; reopening recovers what is stored.
+          const failure = new OutboxError('E_OUTBOX_CLOSED', `write failed: ${(error as Error).message}`)
+          for (const p of [...group, ...this.#pending.splice(0)]) p.reject(failure)
+          this.#closed = true
         }
       }
     } finally {
@@ -249,7 +252,8 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
     this.#expire()
     const head = this.#held[0]
     return {
-      depth: this.#held.filter((h) => h.lsn <= this.#durableLsn).length,
+      // Held lsns are contiguous from releasedLsn + 1.
+      depth: Math.max(0, this.#durableLsn - this.#state.releasedLsn),
       bytes: this.#bytes,
       capBytes: this.#options.capBytes,
       oldestAgeMs: head ? Math.max(0, this.#now() - head.appendedAt) : 0,

@@ -491,7 +491,8 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
   }
 
   stats(): OutboxStats {
-    const depth = this.#state.nextLsn - 1 - this.#state.releasedLsn - this.#pending.length
+    // Durable records still held (a group being written is not yet durable).
+    const depth = Math.max(0, this.#durableLsn - this.#state.releasedLsn)
     return {
       depth,
       bytes: this.#diskBytes(),
