@@ -163,6 +163,25 @@ describe('FileOutbox', () => {
     await c.close()
   })
 
+  it('knows the age of its oldest record after acks inside a segment, and expires from there', async () => {
+    const dir = freshDir()
+    let now = 1_000_000
+    const a = await FileOutbox.open(dir, { ttlMs: 10_000, now: () => now })
+    for (let i = 1; i <= 10; i++) {
+      await a.append({ value: i })
+      now += 1000
+    }
+    // Record i was appended at 1_000_000 + (i - 1) * 1000; now is 1_010_000.
+    await a.ack(4)
+    await expect.poll(() => a.stats().oldestAgeMs).toBe(6000)
+    await a.ack(7)
+    await expect.poll(() => a.stats().oldestAgeMs).toBe(3000)
+    now += 8500 // records 8 (age 11.5 s) and 9 (10.5 s) are past the TTL, 10 (9.5 s) is not
+    expect((await a.peek(1, 10, 1 << 20)).map((e) => text(e.payload))).toEqual(['10'])
+    expect(a.stats()).toMatchObject({ depth: 1, dropped: { ttl: 2, overflow: 0 } })
+    await a.close()
+  })
+
   it('TTL drops records older than ttlMs unsent', async () => {
     const dir = freshDir()
     let now = 1_000_000

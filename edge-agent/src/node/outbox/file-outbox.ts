@@ -82,6 +82,9 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
   /** Where the last peek ended: lets the next one start without a scan. */
   #cursor: { lsn: number; segment: number; offset: number } | undefined
   #headAppendedAt: number | undefined
+  /** Where the first held record was last found: the next search starts there and reads only released bytes. */
+  #head: { lsn: number; segment: number; offset: number } | undefined
+  #headRefresh: Promise<void> | undefined
   #ttlTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor(
@@ -260,7 +263,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
     this.#headAppendedAt = undefined
     this.#deleteReleasedSegments()
     this.#scheduleMeta()
-    void this.#refreshHead()
+    this.#scheduleHeadRefresh()
   }
 
   /** Sealed segments whose every record is released go whole. */
@@ -303,7 +306,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
           await this.#active.datasync()
           active.size += bytes
           this.#durableLsn = (group[group.length - 1] as Pending).lsn
-          if (this.#headAppendedAt === undefined) void this.#refreshHead()
+          if (this.#headAppendedAt === undefined) this.#scheduleHeadRefresh()
           for (const p of group) p.resolve(toSeq(this.#state, p.lsn))
           this.emit('appended', { seq: this.durableSeq })
           if (active.size >= this.#options.segmentBytes) await this.#roll()
@@ -456,6 +459,9 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
   async #expire(): Promise<void> {
     if (!this.#options.ttlMs || this.#closed) return
     const cutoff = this.#now() - this.#options.ttlMs
+    if (this.#headAppendedAt === undefined) await (this.#headRefresh ?? this.#refreshHead())
+    // The oldest held record is young enough: nothing to read.
+    if (this.#headAppendedAt === undefined || this.#headAppendedAt >= cutoff) return
     for (;;) {
       const head = await this.#peekRaw(this.firstSeq, 512, 1024 * 1024)
       if (head.length === 0) return
@@ -470,24 +476,55 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
     }
   }
 
+  /** Acks come in bursts: one search for the new head serves them all. */
+  #scheduleHeadRefresh(): void {
+    this.#headRefresh ??= Promise.resolve()
+      .then(() => this.#refreshHead())
+      .catch(() => {})
+      .finally(() => {
+        this.#headRefresh = undefined
+      })
+  }
+
+  /**
+   * Finds the first held record and its append time (for oldestAgeMs and
+   * TTL). Starts where the head was last found, so an ack costs a read of
+   * the bytes it released, not of the segment from its start; the link's
+   * read cursor is left alone.
+   */
   async #refreshHead(): Promise<void> {
-    if (this.#state.releasedLsn >= this.#durableLsn) {
+    const lsn = this.#state.releasedLsn + 1
+    if (lsn > this.#durableLsn) {
       this.#headAppendedAt = undefined
       return
     }
-    const lsn = this.#state.releasedLsn + 1
     const segment = this.#segments[this.#segmentIndexOf(lsn)] as Segment
-    const c = this.#cursor
-    if (segment.firstLsn !== lsn && !(c && c.lsn === lsn && c.segment === segment.firstLsn)) {
-      // Not at a known offset: the next peek of the head fills it in.
-      const [head] = await this.#peekRaw(this.firstSeq, 1, 1).catch(() => [])
-      if (head && this.#state.releasedLsn + 1 === lsn) this.#headAppendedAt = head.appendedAt
-      return
+    const known = this.#head
+    let at = known && known.segment === segment.firstLsn && known.lsn <= lsn ? known : undefined
+    at ??= { lsn: segment.firstLsn, segment: segment.firstLsn, offset: 0 }
+    let chunk: Uint8Array = new Uint8Array(0)
+    let chunkAt = at.offset
+    let pos = 0
+    let cur = at.lsn
+    for (;;) {
+      const length = frameLengthAt(chunk, pos)
+      if (length === undefined || pos + length > chunk.length) {
+        chunkAt += pos
+        pos = 0
+        chunk = await readAt(segment.path, chunkAt, Math.max(length ?? 0, 256 * 1024))
+        const first = frameLengthAt(chunk, 0)
+        // Deleted or not yet written under us: the next release searches again.
+        if (first === undefined || first > chunk.length) return
+        continue
+      }
+      if (cur === lsn) break
+      pos += length
+      cur++
     }
-    const offset = segment.firstLsn === lsn ? 0 : (c as { offset: number }).offset
-    const bytes = await readAt(segment.path, offset, 64 * 1024).catch(() => new Uint8Array(0))
-    const read = readFrame(bytes, 0)
-    if (read.kind === 'record' && this.#state.releasedLsn + 1 === lsn) this.#headAppendedAt = read.entry.appendedAt
+    if (this.#state.releasedLsn + 1 !== lsn) return // Released again meanwhile; that release searches anew.
+    this.#head = { lsn, segment: segment.firstLsn, offset: chunkAt + pos }
+    const read = readFrame(chunk, pos)
+    if (read.kind === 'record') this.#headAppendedAt = read.entry.appendedAt
   }
 
   stats(): OutboxStats {
