@@ -13,6 +13,7 @@ import { Link } from '@kafka-edge/edge-agent/link'
 import { parseManifest } from '@kafka-edge/edge-agent/models/manifest'
 import { recordPredictions } from '@kafka-edge/edge-agent/outbox/predictions'
 import type { ModelFrame } from '@kafka-edge/edge-agent/protocol'
+import { bridgeAuthorization } from '@kafka-edge/edge-agent/link/bridge-authorization'
 
 export const WINE = 'wine'
 export const VIBRATION = 'vibration-anomaly'
@@ -50,8 +51,7 @@ async function pageModel(name: string) {
 
 export async function openDevice(options: DeviceOptions): Promise<Device> {
   const { bridgeUrl, token, deviceId } = options
-  const bridgeHeaders = (url: string): Record<string, string> =>
-    url.startsWith(bridgeUrl) ? { authorization: `Bearer ${token}` } : {}
+  const bridgeHeaders = bridgeAuthorization(bridgeUrl, () => token)
   const agents = new Map<string, Agent>()
   for (const name of [WINE, VIBRATION]) {
     const agent = await createBrowserAgent({

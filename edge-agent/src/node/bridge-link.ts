@@ -32,16 +32,6 @@ export interface BridgeLink {
   close(): Promise<void>
 }
 
-/**
- * Headers for model downloads: the device token, only for URLs of the bridge
- * (a manifest may name other hosts, which must never see it).
- */
-export function bridgeAuthorization(config: BridgeConfig): (url: string) => Record<string, string> {
-  const origin = new URL(config.url.replace(/^ws/, 'http')).origin
-  return (url): Record<string, string> =>
-    new URL(url).origin === origin ? { authorization: `Bearer ${config.token()}` } : {}
-}
-
 export type BridgeLog = (event: string, payload: object) => void
 
 export async function startBridgeLink(

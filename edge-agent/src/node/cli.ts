@@ -15,7 +15,8 @@ import { parseTrustedKeys } from '../core/models/keys.ts'
 import { Slots } from '../core/models/slots.ts'
 import { verifySignature } from '../core/models/verify.ts'
 import { createNodeAgent } from './agent.ts'
-import { type BridgeLink, bridgeAuthorization, startBridgeLink } from './bridge-link.ts'
+import { bridgeAuthorization } from '../core/link/bridge-authorization.ts'
+import { type BridgeLink, startBridgeLink } from './bridge-link.ts'
 import { type AgentConfig, loadConfig } from './config.ts'
 import { nodeCrypto } from './crypto.ts'
 import { startHttpApi } from './http-api.ts'
@@ -149,7 +150,7 @@ async function runCommand(values: Record<string, unknown>): Promise<void> {
   })
   const bridgeConfig = config.bridge
   const agent: Agent = await createNodeAgent({
-    downloadHeaders: bridgeConfig ? bridgeAuthorization(bridgeConfig) : undefined,
+    downloadHeaders: bridgeConfig ? bridgeAuthorization(bridgeConfig.url, bridgeConfig.token) : undefined,
     dataDir: config.dataDir,
     publicKeys: config.publicKeys,
     threads: config.threads,
