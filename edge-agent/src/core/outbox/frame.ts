@@ -16,17 +16,14 @@ const encodings: OutboxEncoding[] = ['json', 'text', 'bytes']
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
 
-export interface FrameFields {
-  seq: number
-  topic?: string
-  encoding: OutboxEncoding
-  payload: Uint8Array
-  headers?: Record<string, string>
-  timestamp: number
-  appendedAt: number
-}
+/** What a frame holds: an entry without its framed size. */
+export type FrameFields = Omit<OutboxEntry, 'size'>
 
-export function encodeFrame(fields: FrameFields): Uint8Array {
+/**
+ * The frame of a record. `seal: false` leaves the CRC out, for a store that
+ * learns the seq later and seals the frame then (stampFrame): one CRC per record.
+ */
+export function encodeFrame(fields: FrameFields, options: { seal?: boolean } = {}): Uint8Array {
   const topic = fields.topic === undefined ? new Uint8Array(0) : utf8.encode(fields.topic)
   const headers =
     fields.headers === undefined || Object.keys(fields.headers).length === 0
@@ -50,8 +47,15 @@ export function encodeFrame(fields: FrameFields): Uint8Array {
   out.set(headers, at)
   at += headers.length
   out.set(fields.payload, at)
-  view.setUint32(4, crc32c(out, b, out.length), true)
+  if (options.seal !== false) view.setUint32(4, crc32c(out, b, out.length), true)
   return out
+}
+
+/** Writes the seq into a frame and seals it with the CRC of its final body. */
+export function stampFrame(frame: Uint8Array, seq: number): void {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
+  view.setFloat64(FRAME_HEADER_BYTES + 4, seq, true)
+  view.setUint32(4, crc32c(frame, FRAME_HEADER_BYTES, frame.length), true)
 }
 
 export type FrameRead =

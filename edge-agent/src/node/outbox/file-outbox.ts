@@ -9,8 +9,7 @@
 import { type FileHandle, mkdir, open, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Emitter } from '../../core/outbox/emitter.ts'
-import { crc32c } from '../../core/outbox/crc32c.ts'
-import { encodeFrame, FRAME_HEADER_BYTES, frameLengthAt, readFrame } from '../../core/outbox/frame.ts'
+import { encodeFrame, frameLengthAt, readFrame, stampFrame } from '../../core/outbox/frame.ts'
 import {
   type Outbox,
   type OutboxEvents,
@@ -165,15 +164,18 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
     const appendedAt = this.#now()
     try {
       const { encoding, payload } = payloadOf(record)
-      // The seq field is filled in when the record gets its lsn (#commit).
-      frame = encodeFrame({
-        ...record,
-        seq: 0,
-        encoding,
-        payload,
-        timestamp: record.timestamp ?? appendedAt,
-        appendedAt,
-      })
+      // Seq and CRC are filled in when the record gets its lsn (#admit).
+      frame = encodeFrame(
+        {
+          ...record,
+          seq: 0,
+          encoding,
+          payload,
+          timestamp: record.timestamp ?? appendedAt,
+          appendedAt,
+        },
+        { seal: false },
+      )
     } catch (error) {
       return Promise.reject(error)
     }
@@ -228,9 +230,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
       return
     }
     p.lsn = this.#state.nextLsn++
-    new DataView(p.frame.buffer, p.frame.byteOffset).setFloat64(FRAME_HEADER_BYTES + 4, p.lsn, true)
-    // The CRC covers the seq: recompute it for the final body.
-    new DataView(p.frame.buffer, p.frame.byteOffset).setUint32(4, crc32c(p.frame, FRAME_HEADER_BYTES), true)
+    stampFrame(p.frame, p.lsn)
     this.#pending.push(p)
     this.#pendingBytes += p.frame.length
     this.#flushing ??= this.#flush()
