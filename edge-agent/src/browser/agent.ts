@@ -12,6 +12,7 @@ import type { ProbationLimits } from '../core/models/probation.ts'
 import type { StoredModel } from '../core/models/slots.ts'
 import { webCrypto } from './crypto.ts'
 import { IndexedDbModelStore } from './store.ts'
+import { systemClock } from '../core/link/clock.ts'
 
 export { Agent } from '../core/agent.ts'
 export { AgentError } from '../core/errors.ts'
@@ -40,7 +41,7 @@ export async function createBrowserAgent(options: BrowserAgentOptions): Promise<
       fetch: globalThis.fetch.bind(globalThis),
       ...(options.downloadHeaders ? { headers: options.downloadHeaders } : {}),
     }),
-    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    clock: systemClock,
     engines: {
       // Threads need cross-origin isolation (SharedArrayBuffer); without it the runtime uses one.
       threads:

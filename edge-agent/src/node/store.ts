@@ -8,20 +8,12 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
+import { syncDir, writeFileAtomic } from './durable-file.ts'
 import { AgentError } from '../core/errors.ts'
 import type { AppendHandle, ModelStore } from '../core/ports.ts'
 
 function storeError(op: string, path: string, e: unknown): AgentError {
   return new AgentError('E_STORE', `${op} ${path}: ${(e as Error).message}`)
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 export class NodeModelStore implements ModelStore {
@@ -49,20 +41,10 @@ export class NodeModelStore implements ModelStore {
 
   async write(path: string, data: Uint8Array): Promise<void> {
     const full = this.#path(path)
-    const tmp = `${full}.tmp-${randomBytes(4).toString('hex')}`
     try {
       await mkdir(dirname(full), { recursive: true })
-      const handle = await open(tmp, 'w')
-      try {
-        await handle.writeFile(data)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(tmp, full)
-      await fsyncDir(dirname(full))
+      await writeFileAtomic(full, data, `${full}.tmp-${randomBytes(4).toString('hex')}`)
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => undefined)
       throw storeError('write', path, e)
     }
   }
@@ -97,8 +79,8 @@ export class NodeModelStore implements ModelStore {
     try {
       await mkdir(dirname(target), { recursive: true })
       await rename(this.#path(from), target)
-      await fsyncDir(dirname(target))
-      await fsyncDir(dirname(this.#path(from)))
+      await syncDir(dirname(target))
+      await syncDir(dirname(this.#path(from)))
     } catch (e) {
       throw storeError('rename', `${from} -> ${to}`, e)
     }

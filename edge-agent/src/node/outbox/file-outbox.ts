@@ -27,7 +27,8 @@ import {
   toSeq,
 } from '../../core/outbox/seq-space.ts'
 import { lockDir } from './lock.ts'
-import { syncDir, writeMeta } from './meta.ts'
+import { writeMeta } from './meta.ts'
+import { syncDir } from '../durable-file.ts'
 import { recover } from './recovery.ts'
 import { readAt, type Segment, segmentName } from './segment.ts'
 

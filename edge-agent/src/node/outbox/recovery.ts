@@ -6,7 +6,8 @@ import { mkdir, open, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readFrame } from '../../core/outbox/frame.ts'
 import { initialSeqState, type SeqState } from '../../core/outbox/seq-space.ts'
-import { readMeta, syncDir } from './meta.ts'
+import { readMeta } from './meta.ts'
+import { syncDir } from '../durable-file.ts'
 import { listSegments, type Segment, segmentName } from './segment.ts'
 
 export interface Recovered {
