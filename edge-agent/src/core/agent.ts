@@ -183,16 +183,17 @@ export class Agent extends Emitter<AgentEvents> {
     try {
       manifest = await fetchManifest(this.options.downloader, source.manifestUrl)
     } catch (e) {
-      const error = toAgentError(e, 'E_DOWNLOAD')
-      const failure = { name: '', version: 0, code: error.code, message: error.message }
-      if (error.code === 'E_DOWNLOAD') {
-        this.emit('download-failed', failure)
-        return { outcome: 'download-failed', code: error.code, message: error.message }
-      }
-      this.emit('rejected', failure)
-      return { outcome: 'rejected', code: error.code, message: error.message }
+      return this.#failed(toAgentError(e, 'E_DOWNLOAD'))
     }
     return this.#installManifest(manifest, source, shadow)
+  }
+
+  /** A download that failed may be retried; anything else refused the version. Both are reported. */
+  #failed(error: AgentError, ref?: ModelRef): Outcome {
+    const failure = { ...(ref ?? { name: '', version: 0 }), code: error.code, message: error.message }
+    const outcome = error.code === 'E_DOWNLOAD' ? 'download-failed' : 'rejected'
+    this.emit(outcome, failure)
+    return { outcome, ...(ref ? { model: ref } : {}), code: error.code, message: error.message }
   }
 
   async #installManifest(manifest: ModelManifest, source: ModelSource, shadow: boolean): Promise<Outcome> {
@@ -214,14 +215,7 @@ export class Agent extends Emitter<AgentEvents> {
       await admitManifest(manifest, ctx)
       candidate = await prepareCandidate(manifest, source, ctx)
     } catch (e) {
-      const error = toAgentError(e)
-      const failure = { ...ref, code: error.code, message: error.message }
-      if (error.code === 'E_DOWNLOAD') {
-        this.emit('download-failed', failure)
-        return { outcome: 'download-failed', model: ref, code: error.code, message: error.message }
-      }
-      this.emit('rejected', failure)
-      return { outcome: 'rejected', model: ref, code: error.code, message: error.message }
+      return this.#failed(toAgentError(e), ref)
     }
     if (shadow && this.#current !== undefined && this.options.shadow !== undefined) {
       this.#shadow?.model.retire()

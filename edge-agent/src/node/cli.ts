@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Agent, AgentEvents } from '../core/agent.ts'
+import { bundledModel } from '../core/bundled-model.ts'
 import { AgentError, type AgentErrorCode, toAgentError } from '../core/errors.ts'
 import { Engines } from '../core/engines/engine.ts'
 import { loadVerified } from '../core/models/candidate.ts'
@@ -119,9 +120,10 @@ async function modelsCommand(values: Record<string, unknown>): Promise<void> {
   const onDisk: string[] = []
   for (const name of await store.list('models'))
     for (const version of await store.list(`models/${name}`)) onDisk.push(`${name}@${version}`)
+  const bundled = (await bundledModel()).manifest
   print({
     dataDir,
-    current: state.current ?? { name: 'wine', version: 1, origin: 'bundled' },
+    current: state.current ?? { name: bundled.name, version: bundled.version, origin: 'bundled' },
     previous: state.previous,
     probation: state.probation,
     highestSeen: state.highestSeen,

@@ -379,7 +379,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
         out.push(e)
         bytes += e.size
       }
-      lsn = (got[got.length - 1] as OutboxEntry).seq + this.#state.shift + 1
+      lsn = toLsn(this.#state, (got[got.length - 1] as OutboxEntry).seq) + 1
     }
     return out
   }

@@ -13,10 +13,6 @@ import { listSegments, type Segment, segmentName } from './segment.ts'
 export interface Recovered {
   state: SeqState
   segments: Segment[]
-  /** Bytes cut from the newest segment's torn tail. */
-  truncatedBytes: number
-  /** appendedAt of every record the newest segment holds, for TTL and age without a re-read. */
-  recoveredRecords: number
 }
 
 export async function recover(dir: string): Promise<Recovered> {
@@ -27,8 +23,6 @@ export async function recover(dir: string): Promise<Recovered> {
   const segments: Segment[] = []
   for (const s of listed) segments.push({ ...s, size: (await stat(s.path)).size })
 
-  let truncatedBytes = 0
-  let recoveredRecords = 0
   const last = segments[segments.length - 1]
   if (!last) {
     const firstLsn = Math.max(state.nextLsn, state.releasedLsn + 1)
@@ -50,9 +44,7 @@ export async function recover(dir: string): Promise<Recovered> {
         offset = read.next
         lsn++
       }
-      recoveredRecords = lsn - last.firstLsn
       if (offset < last.size) {
-        truncatedBytes = last.size - offset
         await handle.truncate(offset)
         await handle.sync()
         last.size = offset
@@ -66,5 +58,5 @@ export async function recover(dir: string): Promise<Recovered> {
   const first = segments[0] as Segment
   state.releasedLsn = Math.min(Math.max(state.releasedLsn, first.firstLsn - 1), state.nextLsn - 1)
   state.ackedLsn = Math.min(state.ackedLsn, state.nextLsn - 1)
-  return { state, segments, truncatedBytes, recoveredRecords }
+  return { state, segments }
 }
