@@ -176,14 +176,27 @@ describe('offline boot and install', () => {
     const v8 = publishVariant(www(), 'wine', key, (m) => {
       m.version = 8
     })
-    const predictions = Array.from({ length: 200 }, () => agent.predict(wineInput))
-    const install = agent.install(source(v8.path))
-    const more = Array.from({ length: 200 }, () => agent.predict(wineInput))
-    const results = await Promise.all([...predictions, ...more])
+    // Four callers keep predicting, one after another, for as long as the
+    // install runs (download, verification, golden vectors, swap) and a little after.
+    let installing = true
+    const install = agent.install(source(v8.path)).finally(() => {
+      installing = false
+    })
+    const caller = async () => {
+      const seen: Awaited<ReturnType<typeof agent.predict>>[] = []
+      let after = 0
+      while (installing || after++ < 5) {
+        seen.push(await agent.predict(wineInput))
+        // Predictions resolve in microtasks; let the install's I/O run between them.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      return seen
+    }
+    const results = (await Promise.all([caller(), caller(), caller(), caller()])).flat()
     expect(await install).toMatchObject({ outcome: 'activated' })
     for (const r of results) expect(r.outputs.label).toBe('class_0')
-    expect(new Set(results.map((r) => r.model.version))).toContain(2)
-    expect((await agent.predict(wineInput)).model.version).toBe(8)
+    // Served by the old model while the swap was on its way, by the new one after: never a failure in between.
+    expect(new Set(results.map((r) => r.model.version))).toEqual(new Set([2, 8]))
   })
 
   it('resumes an interrupted download with a Range request', async () => {

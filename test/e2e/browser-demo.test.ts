@@ -193,8 +193,12 @@ describe('browser demo in Chromium', () => {
     expect(await text('#model-notice')).toContain('E_SHA256_MISMATCH')
     await new Promise((r) => setTimeout(r, 1000))
     expect(await page.locator('#version-wine').getAttribute('data-version')).toBe('2')
+    // The result still reads "wine v2" from before: wait for this click's own answer.
+    const count = async () => Number(await page.locator('#wine-result').getAttribute('data-count'))
+    const before = await count()
     await page.locator('#classify').click()
-    await until('predictions still come from v2', async () => (await text('#wine-result')).includes('wine v2'))
+    await until('a new prediction shows', async () => (await count()) > before)
+    expect(await text('#wine-result')).toContain('wine v2')
     await browser.screenshot('06-tampered-v3-refused')
     await page.setViewportSize({ width: 390, height: 844 })
     await browser.screenshot('07-phone-viewport', { fullPage: false })

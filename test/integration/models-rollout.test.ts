@@ -136,6 +136,14 @@ describe('staged rollout', () => {
     expect(promoted.code, promoted.stderr).toBe(0)
     let status = await modelsCli(['status', 'wine', ...cliFlags(config)])
     expect(status.stdout).toMatch(/v2 50 % .*ROLLING/)
+    const canaryToken = await deviceToken('press-canary', { groups: ['canary'] })
+    const assigned = async () =>
+      (
+        (await (
+          await fetch(`${bridge.url}/v1/models/wine/manifest`, { headers: { authorization: `Bearer ${canaryToken}` } })
+        ).json()) as { version: number }
+      ).version
+    expect(await assigned()).toBe(2)
 
     const paused = await modelsCli(['pause', 'wine', '--reason', 'line 3 maintenance', ...cliFlags(config)])
     expect(paused.code, paused.stderr).toBe(0)
@@ -150,9 +158,13 @@ describe('staged rollout', () => {
     // Aborted: every device is sent back to stable.
     const rollout = (await (await api('/v1/models/wine/rollout')).json()) as { rollout: { state: string } }
     expect(rollout.rollout.state).toBe('aborted')
-    if (canary.frames.slice(from).some((f) => f.type === 'model')) {
-      await canary.waitFor(isModel(1), 20_000, from)
-    }
+    // A canary device, which ran v2 before, is assigned v1 again: asked over REST, and on a new connection.
+    expect(await assigned()).toBe(1)
+    const fresh = await connect('press-canary-2', ['canary'])
+    const welcomeModel = await fresh.waitFor((f): f is ModelFrame => f.type === 'model')
+    expect(welcomeModel.version).toBe(1)
+    // A connected canary that was pushed anything after the abort was pushed v1.
+    if (canary.frames.slice(from).some((f) => f.type === 'model')) await canary.waitFor(isModel(1), 20_000, from)
 
     const again = await modelsCli(['abort', 'wine', ...cliFlags(config)])
     expect(again.code).not.toBe(0)

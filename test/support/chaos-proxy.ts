@@ -2,8 +2,6 @@ import { createServer, type Server, type Socket, connect } from 'node:net'
 
 export interface ChaosProxy {
   port: number
-  /** Connections cut so far. */
-  cuts: number
   /** Cuts every open connection at random intervals of minMs..maxMs until stopped. */
   startCutting(minMs: number, maxMs: number): void
   stopCutting(): void
@@ -46,7 +44,6 @@ export async function startChaosProxy(target: () => number | undefined): Promise
   if (!address || typeof address === 'string') throw new Error('proxy has no port')
   const proxy: ChaosProxy = {
     port: address.port,
-    cuts: 0,
     startCutting(minMs, maxMs) {
       const next = () => {
         timer = setTimeout(
@@ -64,7 +61,6 @@ export async function startChaosProxy(target: () => number | undefined): Promise
     },
     cutNow() {
       const torn = open.size
-      if (torn) proxy.cuts++
       for (const s of open) s.destroy()
       open.clear()
       return torn
