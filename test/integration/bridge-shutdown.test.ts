@@ -2,7 +2,7 @@ import { type AckFrame, CloseCodes, ErrorCodes, type PongFrame } from '@kafka-ed
 import { afterAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
 import { DeviceClient, jsonRecords } from '../support/device-client.ts'
-import { readTopic } from '../support/kafka.ts'
+import { keyed, readTopic } from '../support/kafka.ts'
 
 describe('bridge metrics and graceful shutdown', () => {
   const topics = isolatedTopics()
@@ -60,7 +60,7 @@ describe('bridge metrics and graceful shutdown', () => {
     expect(closed.reason).toBe(`${ErrorCodes.SHUTTING_DOWN}: maintenance`)
     // Every record received before the shutdown was committed and acked.
     expect(Math.max(...client.acks().map((a) => a.watermark))).toBe(100)
-    const messages = (await readTopic(topics.records, { expect: 100 })).filter(
+    const messages = (await readTopic(topics.records, { until: keyed('dev-shutdown', 100) })).filter(
       (m) => m.key.toString() === 'dev-shutdown',
     )
     expect(messages).toHaveLength(100)

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { DeviceClient } from '../support/device-client.ts'
-import { readTopic } from '../support/kafka.ts'
+import { keyed, readTopic } from '../support/kafka.ts'
 
 const value = (deviceId: string, seq: number) => ({ deviceId, seq, reading: Math.sin(seq) })
 
@@ -24,7 +24,7 @@ function ackedWatermark(client: DeviceClient): number {
 
 /** What Kafka holds for the device, read_committed, as seqs in offset order. */
 async function seqsInKafka(topic: string, deviceId: string, expect: number): Promise<number[]> {
-  const messages = await readTopic(topic, { expect })
+  const messages = await readTopic(topic, { until: keyed(deviceId, expect) })
   const mine = messages.filter((m) => m.key.toString() === deviceId)
   // Per-device order lives in one partition.
   expect_(new Set(mine.map((m) => m.partition)).size).toBe(1)
@@ -145,7 +145,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     expect(acks.flatMap((a) => a.ranges).filter((r) => r.duplicate && r.to > watermark)).toEqual([])
     onB.close()
 
-    const messages = await readTopic(topics.records, { expect: watermark + 50 })
+    const messages = await readTopic(topics.records, { until: keyed(deviceId, watermark + 50) })
     const mine = messages.filter((m) => m.key.toString() === deviceId).map((m) => JSON.parse(m.value.toString()))
     expect(mine.map((v) => v.seq)).toEqual(range(1, watermark + 50))
     expect(mine.filter((v) => v.renumbered).map((v) => v.seq)).toEqual(range(watermark + 1, watermark + 50))

@@ -3,7 +3,7 @@ import { Admin } from '@platformatic/kafka'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
-import { brokers, createTopics, deleteTopics, type RawMessage, readTopic } from '../support/kafka.ts'
+import { brokers, createTopics, deleteTopics, keyed, type RawMessage, readTopic } from '../support/kafka.ts'
 
 interface Report {
   error_code: number
@@ -163,7 +163,7 @@ describe('REST produce (Confluent REST Proxy compatible)', () => {
     expect(reports[1]?.timestamp).toBe('2024-05-01T12:00:00.000Z')
     expect(reports[2]?.value).toEqual({ type: 'BINARY', size: 4 })
 
-    const messages = byDevice(await readTopic(topics.records, { expect: 3 }), 'rest-a')
+    const messages = byDevice(await readTopic(topics.records, { until: keyed('rest-a', 3) }), 'rest-a')
     expect(messages).toHaveLength(3)
     const expected = [Buffer.from('{"temp":21.5}'), Buffer.from('plain ünïcode'), Buffer.from([0, 1, 254, 255])]
     messages.forEach((m, i) => {
@@ -195,7 +195,7 @@ describe('REST produce (Confluent REST Proxy compatible)', () => {
     expect(reports).toHaveLength(200)
     expect(reports.every((r) => r.error_code === 200)).toBe(true)
 
-    const messages = byDevice(await readTopic(topics.records, { expect: 203 }), 'rest-stream')
+    const messages = byDevice(await readTopic(topics.records, { until: keyed('rest-stream', 200) }), 'rest-stream')
     expect(messages.map((m) => JSON.parse(m.value.toString()).n)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
     messages.forEach((m, i) => {
       expect(reports[i]?.partition_id).toBe(m.partition)
@@ -273,7 +273,7 @@ describe('REST produce (Confluent REST Proxy compatible)', () => {
       offset: number
       error_code: null
     }[]
-    const messages = byDevice(await readTopic(topics.records, { expect: 212 }), 'rest-v2')
+    const messages = byDevice(await readTopic(topics.records, { until: keyed('rest-v2', 3) }), 'rest-v2')
     expect(messages.map((m) => m.value.toString())).toEqual(['{"a":1}', '[1,2]', 'bytes!'])
     messages.forEach((m, i) => {
       expect(offsets[i]).toEqual({ partition: m.partition, offset: Number(m.offset), error_code: null, error: null })
@@ -310,7 +310,7 @@ describe('REST produce (Confluent REST Proxy compatible)', () => {
     } finally {
       await second.close()
     }
-    const messages = byDevice(await readTopic(topics.records, { expect: 216, readCommitted: true }), 'rest-idem')
+    const messages = byDevice(await readTopic(topics.records, { until: keyed('rest-idem', 4) }), 'rest-idem')
     expect(messages.map((m) => m.value.toString())).toEqual([
       '{"order":42}',
       '{"order":43}',

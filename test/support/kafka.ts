@@ -45,6 +45,8 @@ export async function deleteTopics(names: string[]): Promise<void> {
 export interface ReadOptions {
   /** Stop once this many records arrived, or after idleMs without a new one. */
   expect?: number
+  /** Stop once this holds for what arrived (e.g. a device's count, on a topic other tests write too). */
+  until?: (messages: RawMessage[]) => boolean
   idleMs?: number
   readCommitted?: boolean
   groupId?: string
@@ -71,7 +73,10 @@ export async function readTopic(topic: string, options: ReadOptions = {}): Promi
       stream.on('data', (message: RawMessage) => {
         messages.push(message)
         clearTimeout(timer)
-        if (options.expect !== undefined && messages.length >= options.expect) {
+        const done = options.until
+          ? options.until(messages)
+          : options.expect !== undefined && messages.length >= options.expect
+        if (done) {
           // Linger briefly so a duplicate beyond the expected count is still seen.
           timer = setTimeout(resolve, Math.min(idleMs, 500))
         } else {
@@ -85,4 +90,14 @@ export async function readTopic(topic: string, options: ReadOptions = {}): Promi
     await consumer.close(true)
   }
   return messages
+}
+
+/** For `until` (one read each): at least `count` records keyed `key` arrived. */
+export function keyed(key: string, count: number): (messages: RawMessage[]) => boolean {
+  let counted = 0
+  let n = 0
+  return (messages) => {
+    for (; counted < messages.length; counted++) if (messages[counted]?.key?.toString() === key) n++
+    return n >= count
+  }
 }
