@@ -1,30 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { FakeLink, settle } from '../../../test/support/fake-link.ts'
 import type { DeliveredRecord } from '../../protocol/delivery-v1.ts'
-import { Emitter } from '../outbox/emitter.ts'
 import { Deliveries } from './deliveries.ts'
-import type { LinkEvents, SessionClientFrame, SessionServerFrame } from './link.ts'
 import { predictHandler, RequestHandlers } from './requests.ts'
-
-/** The part of a Link that deliveries use, driven by the test. */
-class FakeLink extends Emitter<LinkEvents> {
-  online = true
-  sent: SessionClientFrame[] = []
-  readonly #handlers = new Map<string, ((frame: never) => void)[]>()
-  onFrame(type: string, handler: (frame: never) => void): () => void {
-    this.#handlers.set(type, [...(this.#handlers.get(type) ?? []), handler])
-    return () => {}
-  }
-  send(frame: SessionClientFrame): boolean {
-    if (this.online) this.sent.push(frame)
-    return this.online
-  }
-  deliver(frame: SessionServerFrame): void {
-    for (const h of this.#handlers.get(frame.type) ?? []) h(frame as never)
-  }
-  welcome(): void {
-    this.emit('online', { sessionId: 's', watermark: 0 })
-  }
-}
 
 const record = (offset: number, value: unknown, headers: Record<string, string> = {}): DeliveredRecord => ({
   topic: 'edge.commands',
@@ -69,8 +47,6 @@ function setup() {
   deliveries.start()
   return { link, deliveries, predictions: () => predictions }
 }
-
-const settle = () => new Promise((r) => setTimeout(r, 10))
 
 describe('deliveries', () => {
   it('subscribes after every welcome', () => {

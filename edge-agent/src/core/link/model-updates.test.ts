@@ -1,30 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { FakeLink, settle } from '../../../test/support/fake-link.ts'
 import type { ModelFrame } from '../../protocol/v1.ts'
 import type { AgentEvents, Outcome } from '../agent.ts'
 import type { ModelSource } from '../models/download.ts'
 import { Emitter } from '../outbox/emitter.ts'
-import type { LinkEvents, SessionClientFrame, SessionServerFrame } from './link.ts'
 import { ModelUpdates } from './model-updates.ts'
-
-class FakeLink extends Emitter<LinkEvents> {
-  online = true
-  sent: SessionClientFrame[] = []
-  readonly #handlers = new Map<string, ((frame: never) => void)[]>()
-  onFrame(type: string, handler: (frame: never) => void): () => void {
-    this.#handlers.set(type, [...(this.#handlers.get(type) ?? []), handler])
-    return () => {}
-  }
-  send(frame: SessionClientFrame): boolean {
-    if (this.online) this.sent.push(frame)
-    return this.online
-  }
-  deliver(frame: SessionServerFrame): void {
-    for (const h of this.#handlers.get(frame.type) ?? []) h(frame as never)
-  }
-  welcome(): void {
-    this.emit('online', { sessionId: 's', watermark: 0 })
-  }
-}
 
 /** An agent whose installs answer from a script and emit the events the real one does. */
 class FakeAgent extends Emitter<AgentEvents> {
@@ -51,7 +31,6 @@ const frame = (version: number): ModelFrame => ({
   manifestUrl: '/v1/models/wine/manifest',
   etag: `"wine-${version}"`,
 })
-const settle = () => new Promise((r) => setTimeout(r, 5))
 
 function setup() {
   const link = new FakeLink()
