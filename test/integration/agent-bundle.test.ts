@@ -18,6 +18,7 @@ import {
   readCommittedManifest,
   type TestKey,
 } from '../../edge-agent/test/support/signing.ts'
+import { collectEvents } from '../support/child-events.ts'
 
 const wineInput = readCommittedManifest('wine').golden.vectors[0]!.input
 
@@ -100,27 +101,12 @@ describe('the Node bundle alone in a directory', () => {
       [join(dir, 'bin', 'kafka-edge-agent.mjs'), 'run', '--config', 'agent.json'],
       {
         cwd: dir,
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
-    const events: Record<string, unknown>[] = []
-    const waitFor = (name: string) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        const check = () => {
-          const found = events.find((e) => e.event === name)
-          if (found) resolve(found)
-          else setTimeout(check, 20)
-        }
-        check()
-      })
-    let buffer = ''
-    child.stdout?.on('data', (c: Buffer) => {
-      buffer += c.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) events.push(JSON.parse(line))
-    })
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    const agent = collectEvents(child, 'agent')
+    const waitFor = (name: string) => agent.waitFor((e) => e.event === name)
+    const exited = agent.exited
     const { url } = (await waitFor('listening')) as { url: string }
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(await waitFor('activated')).toMatchObject({ name: 'wine', version: 2 })
@@ -151,6 +137,6 @@ describe('the Node bundle alone in a directory', () => {
     expect(link).toMatchObject({ online: false, outbox: { depth: 1 } })
 
     child.kill('SIGTERM')
-    expect(await exited).toBe(0)
+    expect(await exited).toBe('0')
   })
 })

@@ -32,21 +32,6 @@ async function expectExactlyOnce(topic: string, devices: string[]): Promise<void
   }
 }
 
-function waitFor(agent: AgentProcess, match: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000) {
-  return new Promise<void>((resolve, reject) => {
-    const deadline = Date.now() + timeoutMs
-    const poll = setInterval(() => {
-      if (agent.events.some(match)) {
-        clearInterval(poll)
-        resolve()
-      } else if (Date.now() > deadline) {
-        clearInterval(poll)
-        reject(new Error(`agent event not seen in time; output:\n${agent.output().slice(-2000)}`))
-      }
-    }, 20)
-  })
-}
-
 async function expectExit(agent: AgentProcess, timeoutMs = 45_000): Promise<void> {
   const result = await Promise.race([
     agent.exited,
@@ -85,7 +70,7 @@ describe('agents drain their outboxes into Kafka exactly once', () => {
     )
     cleanups.push(() => Promise.all(agents.map((a) => a.kill())))
     // Every agent has its records on disk and has already failed to connect.
-    await Promise.all(agents.map((a) => waitFor(a, (e) => e.event === 'offline')))
+    await Promise.all(agents.map((a) => a.waitFor((e) => e.event === 'offline')))
     expect(agents.every((a) => a.events.some((e) => e.event === 'appended' && e.depth === RECORDS))).toBe(true)
 
     const bridge = await spawnBridge({ ...bridgeConfig(topics), port })
@@ -109,7 +94,7 @@ describe('agents drain their outboxes into Kafka exactly once', () => {
       spawnAgent({ dir: dirs[i] as string, url, device, token: tokens[i] as string, count: RECORDS }),
     )
     cleanups.push(() => Promise.all(agents.map((a) => a.kill())))
-    await Promise.all(agents.map((a) => waitFor(a, (e) => e.event === 'appended')))
+    await Promise.all(agents.map((a) => a.waitFor((e) => e.event === 'appended')))
 
     bridge = await spawnBridge({
       ...bridgeConfig(topics),
@@ -120,10 +105,10 @@ describe('agents drain their outboxes into Kafka exactly once', () => {
 
     // kill -9 one agent once it is mid-drain, and start it again on the same outbox.
     const victim = 2
-    await waitFor(agents[victim] as AgentProcess, (e) => e.event === 'ack' && Number(e.watermark) >= 200)
+    await (agents[victim] as AgentProcess).waitFor((e) => e.event === 'ack' && Number(e.watermark) >= 200)
     expect(await (agents[victim] as AgentProcess).kill('SIGKILL')).toBe('SIGKILL')
     // The random cuts may all fall after a fast drain; one cut mid-drain is certain.
-    await waitFor(agents[0] as AgentProcess, (e) => e.event === 'ack' && Number(e.watermark) >= 400)
+    await (agents[0] as AgentProcess).waitFor((e) => e.event === 'ack' && Number(e.watermark) >= 400)
     // A random cut may have just torn everything: cut once the agents are back.
     let torn = 0
     for (let tries = 0; torn === 0 && tries < 400; tries++) {

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { collectEvents } from './child-events.ts'
 
 const bin = fileURLToPath(new URL('../../edge-agent/bin/kafka-edge-agent.js', import.meta.url))
 
@@ -33,57 +34,7 @@ export async function spawnAgentCli(config: Record<string, unknown>, timeoutMs =
   const file = join(dir, 'agent.json')
   writeFileSync(file, JSON.stringify({ dataDir: join(dir, 'data'), http: { port: 0 }, ...config }))
   const child = spawn(process.execPath, [bin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const events: Record<string, unknown>[] = []
-  let output = ''
-  let partial = ''
-  const waiters = new Set<() => void>()
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-    partial += chunk.toString()
-    const lines = partial.split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>)
-      } catch {
-        // Not an event line.
-      }
-    }
-    for (const wake of waiters) wake()
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-  })
-  const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => {
-      resolve(signal ?? String(code))
-      for (const wake of waiters) wake()
-    })
-  })
-
-  const waitFor: AgentCli['waitFor'] = (match, wait = 30_000, from = 0) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const found = events.slice(from).find(match)
-        if (found) {
-          done()
-          resolve(found)
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          done()
-          reject(new Error(`the agent exited before the event:\n${output}`))
-        }
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new Error(`no matching agent event within ${wait} ms:\n${output.slice(-4000)}`))
-      }, wait)
-      const done = () => {
-        clearTimeout(timer)
-        waiters.delete(check)
-      }
-      waiters.add(check)
-      check()
-    })
+  const { events, output, exited, waitFor } = collectEvents(child, 'agent')
 
   const listening = await waitFor((e) => e.event === 'listening', timeoutMs)
   const url = listening.url as string
@@ -92,7 +43,7 @@ export async function spawnAgentCli(config: Record<string, unknown>, timeoutMs =
     url,
     dir,
     events,
-    output: () => output,
+    output,
     waitFor,
     async api<T>(path: string, body?: unknown) {
       const res = await fetch(`${url}${path}`, {

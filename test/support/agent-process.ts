@@ -1,13 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { type ChildEvent, type ChildEvents, collectEvents } from './child-events.ts'
 
 const script = fileURLToPath(new URL('./agent-child.ts', import.meta.url))
 
 export interface AgentProcess {
   child: ChildProcess
-  events: Record<string, unknown>[]
+  events: ChildEvent[]
   output: () => string
   exited: Promise<string>
+  waitFor: ChildEvents['waitFor']
   kill(signal?: NodeJS.Signals): Promise<string>
 }
 
@@ -40,33 +42,13 @@ export function spawnAgent(args: AgentArgs): AgentProcess {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
-  const events: Record<string, unknown>[] = []
-  let output = ''
-  let partial = ''
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-    partial += chunk.toString()
-    const lines = partial.split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>)
-      } catch {
-        // Not an event line.
-      }
-    }
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-  })
-  const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ?? String(code)))
-  })
+  const { events, output, exited, waitFor } = collectEvents(child, 'agent')
   return {
     child,
     events,
-    output: () => output,
+    output,
     exited,
+    waitFor,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
