@@ -44,6 +44,8 @@ const emptyCounts = (): StateCounts => ({ activated: 0, rejected: 0, 'rolled-bac
 export class FleetCounts {
   readonly #latest = new Map<string, Map<string, LatestReport>>()
   readonly #running = new Map<string, Map<string, number>>()
+  /** model → version → states of the devices whose latest report is about it; kept as reports arrive. */
+  readonly #counts = new Map<string, Map<string, StateCounts>>()
 
   apply(event: FleetEvent): void {
     let devices = this.#latest.get(event.model)
@@ -53,7 +55,10 @@ export class FleetCounts {
     }
     const previous = devices.get(event.deviceId)
     if (previous && previous.at > event.at) return
-    devices.set(event.deviceId, { version: event.version, state: event.state, at: event.at })
+    if (previous) this.#count(event.model, previous, -1)
+    const latest = { version: event.version, state: event.state, at: event.at }
+    devices.set(event.deviceId, latest)
+    this.#count(event.model, latest, 1)
     let running = this.#running.get(event.deviceId)
     if (!running) {
       running = new Map()
@@ -72,21 +77,29 @@ export class FleetCounts {
     return this.#running.get(deviceId)?.get(model)
   }
 
-  summary(model: string): FleetSummary {
-    const devices = this.#latest.get(model)
-    const versions: Record<string, StateCounts> = {}
-    for (const report of devices?.values() ?? []) {
-      const key = String(report.version)
-      const counts = versions[key] ?? emptyCounts()
-      counts[report.state]++
-      versions[key] = counts
+  #count(model: string, report: LatestReport, delta: 1 | -1): void {
+    let versions = this.#counts.get(model)
+    if (!versions) {
+      versions = new Map()
+      this.#counts.set(model, versions)
     }
-    return { devices: devices?.size ?? 0, versions }
+    const key = String(report.version)
+    const counts = versions.get(key) ?? emptyCounts()
+    counts[report.state] += delta
+    if (counts.activated + counts.rejected + counts['rolled-back'] === 0) versions.delete(key)
+    else versions.set(key, counts)
+  }
+
+  summary(model: string): FleetSummary {
+    const versions: Record<string, StateCounts> = {}
+    for (const [key, counts] of this.#counts.get(model) ?? []) versions[key] = { ...counts }
+    return { devices: this.#latest.get(model)?.size ?? 0, versions }
   }
 
   /** Devices whose latest report is about `version`, and how many of them rejected or rolled it back. */
   outcome(model: string, version: number): { total: number; failed: number } {
-    const counts = this.summary(model).versions[String(version)] ?? emptyCounts()
+    // Called on every fleet event during a rollout: a lookup, not a walk over the fleet.
+    const counts = this.#counts.get(model)?.get(String(version)) ?? emptyCounts()
     const failed = counts.rejected + counts['rolled-back']
     return { total: failed + counts.activated, failed }
   }
