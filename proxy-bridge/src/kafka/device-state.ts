@@ -79,7 +79,27 @@ export function partitionOf(key: string, partitions: number): number {
   return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions
 }
 
-export type StateValue = WatermarkValue | ClaimValue | IdempotencyValue
+/** Key `<deviceId>#sub#<topic>`: where a device's deliveries of a topic resume (partition → next offset). */
+export interface PositionsValue {
+  v: 1
+  deviceId: string
+  topic: string
+  /** partition → next offset to deliver (last acked + 1). */
+  positions: Record<string, number>
+  at: number
+}
+
+const positionsInfix = '#sub#'
+
+export function positionsKey(deviceId: string, topic: string): string {
+  return `${deviceId}${positionsInfix}${topic}`
+}
+
+export function isPositionsKey(key: string): boolean {
+  return key.includes(positionsInfix)
+}
+
+export type StateValue = WatermarkValue | ClaimValue | IdempotencyValue | PositionsValue
 
 export function encodeState(value: StateValue): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8')

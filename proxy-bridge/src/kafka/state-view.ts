@@ -1,4 +1,10 @@
-import { decodeState, type IdempotencyValue, isClaimKey, isIdempotencyStateKey } from './device-state.ts'
+import {
+  decodeState,
+  type IdempotencyValue,
+  isClaimKey,
+  isIdempotencyStateKey,
+  isPositionsKey,
+} from './device-state.ts'
 import type { LogRecord } from './log-reader.ts'
 import { TopicFollower } from './topic-follower.ts'
 
@@ -50,9 +56,10 @@ export class DeviceStateView {
       if ('claim' in value) this.#claimWaiters.get(value.claim)?.()
       return
     }
-    const positions = (value as { positions?: unknown }).positions
-    if (key.includes('#sub#') && positions && typeof positions === 'object') {
-      this.#positions.set(key, positions as Record<string, number>)
+    if (isPositionsKey(key)) {
+      if ('positions' in value && value.positions && typeof value.positions === 'object') {
+        this.#positions.set(key, value.positions)
+      }
       return
     }
     if ('reports' in value) {

@@ -16,9 +16,10 @@ import type { TopicCatalog } from '../kafka/topic-catalog.ts'
 import { maySubscribe } from '../auth/topic-acl.ts'
 import { addressesOf } from './addressing.ts'
 import { DeviceSubscription } from './device-subscription.ts'
-import { PositionStore, positionsKey } from './positions.ts'
+import { PositionStore } from './positions.ts'
 import { ReplyTail, type ReplyValue } from './reply-tail.ts'
 import { TopicFanout } from './topic-fanout.ts'
+import { positionsKey } from '../kafka/device-state.ts'
 
 /**
  * Kafka → device, for one bridge: a fan-out per subscribed topic, catch-up

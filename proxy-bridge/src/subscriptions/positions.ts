@@ -1,19 +1,5 @@
 import type { MessageToProduce } from '@platformatic/kafka'
-import { encodeState, partitionOf } from '../kafka/device-state.ts'
-
-/** Key of a device's delivery positions for one topic in the device-state topic. */
-export function positionsKey(deviceId: string, topic: string): string {
-  return `${deviceId}#sub#${topic}`
-}
-
-export interface PositionsValue {
-  v: 1
-  deviceId: string
-  topic: string
-  /** partition → next offset to deliver (last acked + 1). */
-  positions: Record<string, number>
-  at: number
-}
+import { encodeState, type PositionsValue, partitionOf, positionsKey } from '../kafka/device-state.ts'
 
 /**
  * Acked positions, written to the compacted device-state topic at most every
@@ -61,7 +47,7 @@ export class PositionStore {
         topic: this.#topic,
         partition: partitionOf(value.deviceId, this.#partitions),
         key: Buffer.from(key),
-        value: encodeState(value as never),
+        value: encodeState(value),
       })),
     ).catch(() => {
       // Kafka unavailable: keep the newest positions for the next flush.
