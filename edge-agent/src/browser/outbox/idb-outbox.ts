@@ -114,15 +114,23 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
         const timestamp = record.timestamp ?? appendedAt
         const frame = encodeFrame({ ...record, seq: lsn, encoding, payload, timestamp, appendedAt })
         this.#expire()
-        while (this.#bytes + frame.length > this.#options.capBytes) {
-          const oldest = this.#held[0]
-          if (this.#options.overflow === 'reject' || !oldest || oldest.lsn > this.#durableLsn) {
+        if (this.#bytes + frame.length > this.#options.capBytes) {
+          // Drop-oldest frees what the record needs in one release (one event, one transaction).
+          let freed = 0
+          let through: number | undefined
+          for (const h of this.#held) {
+            if (this.#options.overflow === 'reject' || h.lsn > this.#durableLsn) break
+            freed += h.size
+            through = h.lsn
+            if (this.#bytes - freed + frame.length <= this.#options.capBytes) break
+          }
+          if (through === undefined || this.#bytes - freed + frame.length > this.#options.capBytes) {
             throw new OutboxError(
               'E_OUTBOX_FULL',
               `the outbox holds ${this.#bytes} of ${this.#options.capBytes} bytes; wait for the link to drain it`,
             )
           }
-          this.#release(oldest.lsn, 'overflow')
+          this.#release(through, 'overflow')
         }
         this.#state.nextLsn++
         const held = { lsn, size: frame.length, appendedAt }
