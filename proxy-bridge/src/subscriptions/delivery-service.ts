@@ -157,6 +157,7 @@ export class DeliveryService {
         throw new BridgeError(ErrorCodes.TOPIC_UNKNOWN, `topic "${topic}" does not exist in Kafka`)
       }
     }
+    if (topics.length === 0) return []
     // Positions another bridge stored just before this device moved here must be seen.
     await this.#view.caughtUp()
     const subscriptions: DeviceSubscription[] = []
