@@ -102,23 +102,23 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
         const statePartitions = await partitionCount(admin, config.topics.deviceState)
         await view.start()
         await catalog.refresh()
-        writers = new DeviceWriters(
-          {
-            brokers,
-            clientId: config.kafka.clientId,
-            transactionalIdPrefix: config.exactlyOnce.transactionalIdPrefix,
-            stateTopic: config.topics.deviceState,
-            statePartitions,
-            maxTxnRecords: config.exactlyOnce.maxTxnRecords,
-            transactionTimeoutMs: config.exactlyOnce.transactionTimeoutMs,
-            bridgeId: id,
-            view,
-            onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
-            onAbort: () => metrics.transactionsAborted.inc(),
-            ...(config.testFaults ? { faults: config.testFaults } : {}),
-          },
-          config.exactlyOnce.producerIdleMs,
-        )
+        writers = new DeviceWriters({
+          brokers,
+          clientId: config.kafka.clientId,
+          transactionalIdPrefix: config.exactlyOnce.transactionalIdPrefix,
+          bridgeId: id,
+          lanes: config.exactlyOnce.lanes,
+          stateTopic: config.topics.deviceState,
+          statePartitions,
+          maxTxnRecords: config.exactlyOnce.maxTxnRecords,
+          maxTxnBytes: config.exactlyOnce.maxTxnBytes,
+          transactionTimeoutMs: config.exactlyOnce.transactionTimeoutMs,
+          idleMs: config.exactlyOnce.claimIdleMs,
+          view,
+          onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
+          onAbort: () => metrics.transactionsAborted.inc(),
+          ...(config.testFaults ? { faults: config.testFaults } : {}),
+        })
         delivery = await DeliveryService.start(config, view, catalog, statePartitions, (error) =>
           app.log.warn({ err: error }, 'delivery reader error'),
         )

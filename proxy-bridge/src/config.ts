@@ -41,12 +41,16 @@ export interface LimitsConfig {
 }
 
 export interface ExactlyOnceConfig {
-  /** Transactional ids are `${prefix}-${deviceId}`: one per device, fenced by Kafka. */
+  /** Transactional ids are `${prefix}-${bridgeId}-${lane}`: unique per bridge process. */
   transactionalIdPrefix: string
-  /** Records from queued frames of one device committed in one transaction, at most. */
+  /** Transactional producers per bridge, shared by its devices; a device always uses the same one. */
+  lanes: number
+  /** Records of queued frames (of any devices) committed in one transaction, at most. */
   maxTxnRecords: number
-  /** A device's producer is closed this long after its last session ended. */
-  producerIdleMs: number
+  /** Record value bytes committed in one transaction, at most (a larger single frame goes alone). */
+  maxTxnBytes: number
+  /** A bridge keeps its claim on a device this long after the device's last session ended. */
+  claimIdleMs: number
   transactionTimeoutMs: number
   /** How long bridges remember a REST Idempotency-Key (and answer its retries from Kafka). */
   idempotencyTtlMs: number
@@ -137,8 +141,10 @@ export const defaultConfig: BridgeConfig = {
   },
   exactlyOnce: {
     transactionalIdPrefix: 'kafka-edge',
+    lanes: 2,
     maxTxnRecords: 2000,
-    producerIdleMs: 60_000,
+    maxTxnBytes: 768 * 1024,
+    claimIdleMs: 60_000,
     transactionTimeoutMs: 30_000,
     idempotencyTtlMs: 3_600_000,
   },
@@ -316,7 +322,9 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
   for (const [key, value] of Object.entries(config.limits)) positiveInt(value, `limits.${key}`)
   for (const [key, value] of Object.entries(config.delivery)) positiveInt(value, `delivery.${key}`)
   positiveInt(config.exactlyOnce.maxTxnRecords, 'exactlyOnce.maxTxnRecords')
-  positiveInt(config.exactlyOnce.producerIdleMs, 'exactlyOnce.producerIdleMs')
+  positiveInt(config.exactlyOnce.lanes, 'exactlyOnce.lanes')
+  positiveInt(config.exactlyOnce.maxTxnBytes, 'exactlyOnce.maxTxnBytes')
+  positiveInt(config.exactlyOnce.claimIdleMs, 'exactlyOnce.claimIdleMs')
   positiveInt(config.exactlyOnce.transactionTimeoutMs, 'exactlyOnce.transactionTimeoutMs')
   positiveInt(config.exactlyOnce.idempotencyTtlMs, 'exactlyOnce.idempotencyTtlMs')
   const { limits } = config

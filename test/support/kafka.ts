@@ -15,6 +15,8 @@ export interface TopicSpec {
   name: string
   partitions?: number
   compact?: boolean
+  /** Topic configs, e.g. `{ 'max.message.bytes': '1024' }`. */
+  configs?: Record<string, string>
 }
 
 export async function createTopics(specs: TopicSpec[]): Promise<void> {
@@ -25,7 +27,10 @@ export async function createTopics(specs: TopicSpec[]): Promise<void> {
         topics: [spec.name],
         partitions: spec.partitions ?? 1,
         replicas: 1,
-        configs: spec.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        configs: [
+          ...(spec.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+        ],
       })
     }
   } finally {

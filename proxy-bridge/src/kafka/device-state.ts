@@ -3,9 +3,8 @@ import { murmur2 } from '@platformatic/kafka'
 /**
  * Records of the compacted device-state topic. Key `<deviceId>`: the device's
  * watermark, written in the same transaction as its records. Key
- * `<deviceId>#claim`: written by a bridge right after it fenced the device's
- * previous producer; seeing it in the log proves every earlier commit was seen.
- * Both keys are written to the device's partition explicitly.
+ * `<deviceId>#claim`: written by a bridge that takes the device over (see
+ * ClaimValue). Both keys are written to the device's partition explicitly.
  */
 export interface WatermarkValue {
   v: 1
@@ -30,11 +29,19 @@ export interface IdempotencyValue {
   at: number
 }
 
+/**
+ * A bridge took the device over. `owner` is the transactional id that writes
+ * the device's records from now on; `owners` the earlier owners the claimer
+ * knew of (newest first), carried along so a bridge that reads the topic
+ * after compaction still knows whom to fence.
+ */
 export interface ClaimValue {
   v: 1
   deviceId: string
   claim: string
   bridge: string
+  owner: string
+  owners: string[]
   at: number
 }
 

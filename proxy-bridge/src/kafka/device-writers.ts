@@ -1,4 +1,18 @@
-import { DeviceWriter, type DeviceWriterOptions } from './device-writer.ts'
+import { DeviceWriter } from './device-writer.ts'
+import { partitionOf } from './device-state.ts'
+import type { DeviceStateView } from './state-view.ts'
+import { type LaneOptions, TransactionLane, transactionalProducer } from './transaction-lane.ts'
+
+export interface DeviceWritersOptions extends LaneOptions {
+  transactionalIdPrefix: string
+  bridgeId: string
+  statePartitions: number
+  /** Transactional producers this bridge writes through; a device always uses the same one. */
+  lanes: number
+  /** A writer outlives its last user this long, so a quick reconnect does not pay for a new claim. */
+  idleMs: number
+  view: DeviceStateView
+}
 
 interface Entry {
   writer: DeviceWriter
@@ -8,17 +22,22 @@ interface Entry {
 
 /**
  * The device writers of this bridge, one per device with a session or a REST
- * call in progress. A writer outlives its session for `idleMs` so a quick
- * reconnect does not pay for a new claim; a failed writer is replaced.
+ * call in progress, and the lanes (transactional producers) they share. A
+ * failed writer is replaced by a new one, which claims the device again.
  */
 export class DeviceWriters {
   readonly #entries = new Map<string, Entry>()
-  readonly #options: DeviceWriterOptions
-  readonly #idleMs: number
+  readonly #options: DeviceWritersOptions
+  readonly #lanes: TransactionLane[]
 
-  constructor(options: DeviceWriterOptions, idleMs: number) {
+  constructor(options: DeviceWritersOptions) {
     this.#options = options
-    this.#idleMs = idleMs
+    // Per bridge process: two live bridges never share a transactional id, so
+    // they fence each other only when a device moves between them.
+    this.#lanes = Array.from(
+      { length: options.lanes },
+      (_, i) => new TransactionLane(`${options.transactionalIdPrefix}-${options.bridgeId}-${i}`, options),
+    )
   }
 
   /** The device's writer, for use until `release`. */
@@ -29,13 +48,41 @@ export class DeviceWriters {
       entry = undefined
     }
     if (!entry) {
-      entry = { writer: new DeviceWriter(deviceId, this.#options), users: 0, idleTimer: undefined }
+      entry = { writer: this.#newWriter(deviceId), users: 0, idleTimer: undefined }
       this.#entries.set(deviceId, entry)
     }
     clearTimeout(entry.idleTimer)
     entry.idleTimer = undefined
     entry.users++
     return entry.writer
+  }
+
+  #newWriter(deviceId: string): DeviceWriter {
+    const { view, statePartitions, bridgeId } = this.#options
+    return new DeviceWriter(deviceId, {
+      lane: this.#lanes[partitionOf(deviceId, this.#lanes.length)] as TransactionLane,
+      view,
+      bridgeId,
+      statePartition: partitionOf(deviceId, statePartitions),
+      fence: (ids) => this.#fence(ids),
+      claimFenceAfterMs: 1000,
+      claimTimeoutMs: 30_000,
+    })
+  }
+
+  /** Takes each transactional id over and lets it go: Kafka aborts what its holder left open and refuses its next write. */
+  async #fence(transactionalIds: readonly string[]): Promise<void> {
+    await Promise.all(
+      transactionalIds.map(async (id) => {
+        const producer = transactionalProducer(id, this.#options)
+        try {
+          const tx = await producer.beginTransaction()
+          await tx.cancel()
+        } finally {
+          await producer.close().catch(() => {})
+        }
+      }),
+    )
   }
 
   /** The device's writer if this bridge has one (it may be idle). */
@@ -46,40 +93,31 @@ export class DeviceWriters {
 
   release(writer: DeviceWriter): void {
     const entry = this.#entries.get(writer.deviceId)
-    if (!entry || entry.writer !== writer) {
-      void writer.close()
-      return
-    }
+    if (!entry || entry.writer !== writer) return
     entry.users--
     if (entry.users > 0) return
     if (writer.failure) {
       this.#drop(writer.deviceId, entry)
       return
     }
-    entry.idleTimer = setTimeout(() => this.#drop(writer.deviceId, entry), this.#idleMs)
+    entry.idleTimer = setTimeout(() => this.#drop(writer.deviceId, entry), this.#options.idleMs)
     entry.idleTimer.unref()
   }
 
   #drop(deviceId: string, entry: Entry): void {
     clearTimeout(entry.idleTimer)
     if (this.#entries.get(deviceId) === entry) this.#entries.delete(deviceId)
-    void entry.writer.close()
   }
 
-  /** Resolves when no writer has a transaction queued or in flight (REST writes included). */
+  /** Resolves when no lane has a transaction queued or in flight (REST writes included). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#entries.values()].map((e) => e.writer.idle()))
+    await Promise.all(this.#lanes.map((lane) => lane.idle()))
   }
 
-  /** Waits for every in-flight transaction, then closes all producers. */
+  /** Waits for every in-flight transaction, then closes the producers. */
   async close(): Promise<void> {
-    const entries = [...this.#entries.entries()]
+    for (const entry of this.#entries.values()) clearTimeout(entry.idleTimer)
     this.#entries.clear()
-    await Promise.all(
-      entries.map(async ([, entry]) => {
-        clearTimeout(entry.idleTimer)
-        await entry.writer.close()
-      }),
-    )
+    await Promise.all(this.#lanes.map((lane) => lane.close()))
   }
 }

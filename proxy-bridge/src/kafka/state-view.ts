@@ -1,4 +1,5 @@
 import {
+  type ClaimValue,
   decodeState,
   type IdempotencyValue,
   isClaimKey,
@@ -30,7 +31,11 @@ export class DeviceStateView {
   readonly #watermarks = new Map<string, number>()
   /** `<deviceId>#sub#<topic>` → partition → next offset to deliver. */
   readonly #positions = new Map<string, Record<string, number>>()
-  readonly #claimWaiters = new Map<string, () => void>()
+  /** Latest claim per device, and the distinct owners of its claims, newest first (at most `maxOwners`). */
+  readonly #claims = new Map<string, { claim: string; owners: string[] }>()
+  readonly #claimWaiters = new Map<string, (prior: string[]) => void>()
+  // A handful of bridges own every device: one string per owner, not per claim.
+  readonly #ownerNames = new Map<string, string>()
   readonly #idempotency = new Map<string, IdempotencyEntry>()
   readonly #idempotencyTtlMs: number
   readonly #pruneTimer: NodeJS.Timeout
@@ -53,7 +58,7 @@ export class DeviceStateView {
     const value = decodeState(message.value ?? undefined)
     if (!value) return
     if (isClaimKey(key)) {
-      if ('claim' in value) this.#claimWaiters.get(value.claim)?.()
+      if ('claim' in value) this.#applyClaim(value)
       return
     }
     if (isPositionsKey(key)) {
@@ -73,9 +78,39 @@ export class DeviceStateView {
     }
   }
 
+  #applyClaim(value: ClaimValue): void {
+    const prior = mergeOwners(this.#claims.get(value.deviceId)?.owners ?? [], value.owners ?? [])
+    const owner = typeof value.owner === 'string' ? this.#intern(value.owner) : undefined
+    const owners = owner ? mergeOwners([owner], prior) : prior
+    this.#claims.set(value.deviceId, { claim: value.claim, owners })
+    this.#claimWaiters.get(value.claim)?.(prior)
+  }
+
+  #intern(name: string): string {
+    const known = this.#ownerNames.get(name)
+    if (known) return known
+    this.#ownerNames.set(name, name)
+    return name
+  }
+
   /** Resolves once everything committed to the topic before the call has been applied (or after timeoutMs). */
   async caughtUp(timeoutMs = 5000): Promise<void> {
     await this.#follower.caughtUp(timeoutMs).catch(() => {})
+  }
+
+  /** Like `caughtUp`, but rejects when the view could not catch up: for callers that need an exact answer. */
+  readToEnd(timeoutMs: number): Promise<void> {
+    return this.#follower.caughtUp(timeoutMs)
+  }
+
+  /** The id of the device's latest claim, if any bridge claimed it. */
+  latestClaim(deviceId: string): string | undefined {
+    return this.#claims.get(deviceId)?.claim
+  }
+
+  /** Transactional ids that claimed the device, newest first. */
+  owners(deviceId: string): readonly string[] {
+    return this.#claims.get(deviceId)?.owners ?? []
   }
 
   /** A device's stored delivery positions for a topic (partition → next offset), if any. */
@@ -116,19 +151,20 @@ export class DeviceStateView {
   }
 
   /**
-   * Resolves once the claim record has been read: everything committed before
-   * it has been applied. Call before producing the claim.
+   * Resolves once the claim record has been read (everything committed before
+   * it has been applied) with the owners of the device's earlier claims,
+   * newest first. Call before producing the claim.
    */
-  expectClaim(claim: string, timeoutMs: number): Promise<void> {
+  expectClaim(claim: string, timeoutMs: number): Promise<string[]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#claimWaiters.delete(claim)
         reject(new Error(`device-state claim ${claim} not read back within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.#claimWaiters.set(claim, () => {
+      this.#claimWaiters.set(claim, (prior) => {
         clearTimeout(timer)
         this.#claimWaiters.delete(claim)
-        resolve()
+        resolve(prior)
       })
     })
   }
@@ -137,4 +173,16 @@ export class DeviceStateView {
     clearInterval(this.#pruneTimer)
     await this.#follower.close()
   }
+}
+
+/** Owners a claim must fence are few; more than this many distinct ones were fenced by the claims in between. */
+const maxOwners = 8
+
+function mergeOwners(first: readonly string[], then: readonly string[]): string[] {
+  const out: string[] = []
+  for (const owner of [...first, ...then]) {
+    if (typeof owner === 'string' && owner && !out.includes(owner)) out.push(owner)
+    if (out.length === maxOwners) break
+  }
+  return out
 }

@@ -1,0 +1,408 @@
+import { ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka'
+import { type AckRange, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
+import { BridgeError } from '../errors.ts'
+import { hasKafkaError } from './kafka-errors.ts'
+import { encodeState } from './device-state.ts'
+import type { DeviceStateView } from './state-view.ts'
+
+/** A device record ready for Kafka: the bridge already forced its key and checked its topic. */
+export interface EncodedRecord {
+  seq: number
+  topic: string
+  value: Buffer
+  headers: Map<Buffer, Buffer>
+  timestamp: bigint
+}
+
+/**
+ * A state record to commit in the same transaction as a write's records,
+ * built from their acks (e.g. the delivery reports of a REST request with an
+ * Idempotency-Key). Written to the device's device-state partition.
+ */
+export type Receipt = (ranges: AckRange[]) => { key: string; value: Buffer }
+
+/** What a lane needs to know of the device a write belongs to (a DeviceWriter). */
+export interface LaneMember {
+  readonly deviceId: string
+  /** The key of the device's records: the real device id, also for a virtual device. */
+  readonly recordKey: Buffer
+  /** murmur2 of `recordKey`, positive: Java's partitioner, so every Kafka client agrees where the records live. */
+  readonly recordHash: number
+  readonly statePartition: number
+  /** The claim this member writes under; undefined while it is still claiming. */
+  readonly claimId: string | undefined
+  readonly failure: BridgeError | undefined
+  /** Marks the member failed; its queued writes are then rejected, never written. */
+  fail(error: BridgeError): BridgeError
+}
+
+interface LaneWrite {
+  member: LaneMember
+  records: EncodedRecord[]
+  /** State records that must commit with this write (a claim). */
+  state: { key: Buffer; value: Buffer }[]
+  receipt: Receipt | undefined
+  bytes: number
+  /** Retried alone after a transaction with other devices failed: one device's bad record fails only that device. */
+  solo: boolean
+  resolve(ranges: AckRange[]): void
+  reject(error: BridgeError): void
+}
+
+export interface LaneOptions {
+  brokers: string[]
+  clientId: string
+  stateTopic: string
+  maxTxnRecords: number
+  maxTxnBytes: number
+  transactionTimeoutMs: number
+  view: DeviceStateView
+  /** Called once per committed transaction: for metrics. */
+  onCommit?: (records: number, durationMs: number) => void
+  onAbort?: () => void
+  /** Chaos tests only: see BridgeConfig.testFaults. */
+  faults?: { crashOnTransaction: number; crashAt: 'before-commit' | 'after-commit' }
+}
+
+type KafkaMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
+
+let transactionsInProcess = 0
+// A lane fenced this often in a row gives up on its batch instead of spinning.
+const maxFencedRetries = 5
+
+/**
+ * One transactional producer of this bridge, shared by many devices: every
+ * write queued while a transaction is in flight joins the next one, whatever
+ * device it comes from, with one watermark record per device. Few large
+ * transactions instead of one per device and batch is what keeps the
+ * broker's per-transaction cost (markers, coordinator writes) off the
+ * latency of every device.
+ *
+ * A device's writes always go through the same lane, so they commit in
+ * order. Another bridge that takes a device over fences this lane's
+ * transactional id (see DeviceWriter): the open transaction aborts, the lane
+ * starts a new producer, drops the devices claimed elsewhere (the view read
+ * to its end proves it) and commits the rest again.
+ */
+export class TransactionLane {
+  readonly transactionalId: string
+  readonly #options: LaneOptions
+  #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  #queue: LaneWrite[] = []
+  #draining = false
+  #idleWaiters: (() => void)[] = []
+  #fencedInARow = 0
+
+  constructor(transactionalId: string, options: LaneOptions) {
+    this.transactionalId = transactionalId
+    this.#options = options
+    this.#producer = this.#newProducer()
+  }
+
+  #newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
+    return transactionalProducer(this.transactionalId, this.#options)
+  }
+
+  /** Queues a member's records (and state records) for the next transaction; resolves with their acks once committed. */
+  submit(
+    member: LaneMember,
+    records: EncodedRecord[],
+    extra: { receipt?: Receipt; state?: { key: Buffer; value: Buffer }[] } = {},
+  ): Promise<AckRange[]> {
+    if (member.failure) return Promise.reject(member.failure)
+    let bytes = 0
+    for (const r of records) bytes += r.value.length
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        member,
+        records,
+        state: extra.state ?? [],
+        receipt: extra.receipt,
+        bytes,
+        solo: false,
+        resolve,
+        reject,
+      })
+      if (!this.#draining) void this.#drain()
+    })
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.#draining && this.#queue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true
+    while (this.#queue.length > 0) {
+      const batch = this.#take()
+      if (batch.length === 0) continue
+      try {
+        const ranges = await this.#commit(batch)
+        this.#fencedInARow = 0
+        for (const [i, write] of batch.entries()) write.resolve(ranges[i] as AckRange[])
+      } catch (error) {
+        await this.#recover(batch, error)
+      }
+    }
+    this.#draining = false
+    for (const resolve of this.#idleWaiters.splice(0)) resolve()
+  }
+
+  /** The next transaction's writes: FIFO, up to the record and byte budget; a solo write goes alone with its device's. */
+  #take(): LaneWrite[] {
+    const batch: LaneWrite[] = []
+    let records = 0
+    let bytes = 0
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0] as LaneWrite
+      const failure = next.member.failure ?? this.#replaced(next.member)
+      if (failure) {
+        this.#queue.shift()
+        next.reject(failure)
+        continue
+      }
+      const first = batch[0]
+      if (first) {
+        if (records + next.records.length > this.#options.maxTxnRecords) break
+        if (bytes + next.bytes > this.#options.maxTxnBytes) break
+        if ((first.solo || next.solo) && (first.member !== next.member || first.solo !== next.solo)) break
+      }
+      batch.push(next)
+      records += next.records.length
+      bytes += next.bytes
+      this.#queue.shift()
+    }
+    return batch
+  }
+
+  /** A member whose device another bridge claimed since: its records must not be written here any more. */
+  #replaced(member: LaneMember): BridgeError | undefined {
+    const claim = member.claimId
+    if (claim === undefined || this.#options.view.latestClaim(member.deviceId) === claim) return undefined
+    return member.fail(sessionReplaced())
+  }
+
+  async #commit(batch: LaneWrite[]): Promise<AckRange[][]> {
+    const started = performance.now()
+    const { stateTopic } = this.#options
+    const producer = this.#producer
+    const topics = new Set<string>()
+    for (const write of batch) for (const r of write.records) topics.add(r.topic)
+    const counts = await partitionCounts(producer, topics)
+    const messages: KafkaMessage[] = []
+    const last = new Map<LaneMember, number>()
+    let recordCount = 0
+    for (const write of batch) {
+      const { member } = write
+      for (const r of write.records) {
+        messages.push({
+          topic: r.topic,
+          partition: member.recordHash % (counts.get(r.topic) as number),
+          key: member.recordKey,
+          value: r.value,
+          headers: r.headers,
+          timestamp: r.timestamp,
+        })
+      }
+      recordCount += write.records.length
+      const end = write.records[write.records.length - 1]
+      if (end) last.set(member, end.seq)
+      for (const s of write.state) {
+        messages.push({ topic: stateTopic, partition: member.statePartition, key: s.key, value: s.value })
+      }
+    }
+    for (const [member, watermark] of last) {
+      messages.push({
+        topic: stateTopic,
+        partition: member.statePartition,
+        key: Buffer.from(member.deviceId, 'utf8'),
+        value: encodeState({ v: 1, deviceId: member.deviceId, watermark, at: Date.now() }),
+      })
+    }
+    const tx = await producer.beginTransaction()
+    try {
+      const result = await tx.send({ messages })
+      const ranges = ackRanges(batch, messages, result.offsets ?? [])
+      const receipts: KafkaMessage[] = []
+      batch.forEach((write, i) => {
+        if (!write.receipt) return
+        const { key, value } = write.receipt(ranges[i] as AckRange[])
+        receipts.push({ topic: stateTopic, partition: write.member.statePartition, key: Buffer.from(key), value })
+      })
+      if (receipts.length > 0) await tx.send({ messages: receipts })
+      const crash = this.#options.faults
+      // Counts transactions with records, as the config says: a claim alone is not one.
+      const nth = recordCount > 0 ? ++transactionsInProcess : 0
+      if (crash?.crashAt === 'before-commit' && nth === crash.crashOnTransaction) process.kill(process.pid, 'SIGKILL')
+      await tx.commit()
+      if (crash?.crashAt === 'after-commit' && nth === crash.crashOnTransaction) process.kill(process.pid, 'SIGKILL')
+      this.#options.onCommit?.(recordCount, performance.now() - started)
+      return ranges
+    } catch (error) {
+      this.#options.onAbort?.()
+      await tx.abort().catch(() => {})
+      throw error
+    }
+  }
+
+  /**
+   * After a failed transaction: a fenced lane starts over with a new producer
+   * and retries the devices it still owns; any other failure retries each
+   * device alone once, then fails the device (its session reconnects and
+   * resends).
+   */
+  async #recover(batch: LaneWrite[], error: unknown): Promise<void> {
+    const fenced = isFenced(error)
+    // A new producer: its InitProducerId also aborts whatever the old one left open.
+    const old = this.#producer
+    this.#producer = this.#newProducer()
+    await new Promise<void>((resolve) => old.close(true, () => resolve()))
+    if (fenced && ++this.#fencedInARow <= maxFencedRetries) {
+      // Whoever fenced us committed its claim first: once the view has read
+      // to the end, `#take` drops the devices it took.
+      await this.#options.view.readToEnd(this.#options.transactionTimeoutMs).catch(() => {})
+      this.#queue.unshift(...batch)
+      return
+    }
+    const members = new Set(batch.map((w) => w.member))
+    if (!fenced && members.size > 1) {
+      for (const write of batch) write.solo = true
+      this.#queue.unshift(...batch)
+      return
+    }
+    const failure = fenced ? sessionReplaced() : kafkaUnavailable(error)
+    for (const member of members) member.fail(failure)
+    for (const write of batch) write.reject(write.member.failure ?? failure)
+  }
+
+  async close(): Promise<void> {
+    await this.idle()
+    await this.#producer.close().catch(() => {})
+  }
+}
+
+/** A transactional producer that takes `transactionalId` over: InitProducerId fences every earlier holder. */
+export function transactionalProducer(
+  transactionalId: string,
+  options: Pick<LaneOptions, 'brokers' | 'clientId' | 'transactionTimeoutMs'>,
+): Producer<Buffer, Buffer, Buffer, Buffer> {
+  return new Producer({
+    clientId: `${options.clientId}-txn`,
+    bootstrapBrokers: options.brokers,
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    transactionalId,
+    // InitProducerId must say "no previous producer" (-1/-1): the client's
+    // default of 0/0 makes the coordinator answer PRODUCER_FENCED whenever
+    // the transactional id was used before.
+    producerId: -1n,
+    producerEpoch: -1,
+    // The coordinator aborts a transaction left open longer than this (a crashed bridge).
+    timeout: options.transactionTimeoutMs,
+    retries: 10,
+    retryDelay: transactionRetryDelay,
+  })
+}
+
+function isFenced(error: unknown): boolean {
+  return hasKafkaError(error, 'PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTION_COORDINATOR_FENCED')
+}
+
+export function sessionReplaced(): BridgeError {
+  return new BridgeError(ErrorCodes.SESSION_REPLACED, 'another bridge took this device over; reconnect to continue', {
+    retryable: true,
+  })
+}
+
+export function kafkaUnavailable(error: unknown): BridgeError {
+  const message = error instanceof Error ? error.message : String(error)
+  return new BridgeError(
+    ErrorCodes.KAFKA_UNAVAILABLE,
+    `Kafka did not commit the records (${message}); reconnect and resend`,
+    {
+      retryable: true,
+      retryAfterMs: 1000,
+    },
+  )
+}
+
+async function partitionCounts(
+  producer: Producer<Buffer, Buffer, Buffer, Buffer>,
+  topics: Set<string>,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>()
+  if (topics.size === 0) return counts
+  // Cached by the client (metadataMaxAge), so usually no round trip.
+  const metadata = await producer.metadata({ topics: [...topics] })
+  for (const topic of topics) {
+    const count = metadata.topics.get(topic)?.partitionsCount
+    if (!count) throw new Error(`no metadata for topic ${topic}`)
+    counts.set(topic, count)
+  }
+  return counts
+}
+
+/**
+ * CONCURRENT_TRANSACTIONS (the previous commit's markers are still being
+ * written) clears within milliseconds, and every back-to-back transaction
+ * meets it: retry it after 10 ms (Java's client uses 20 ms), not the 100 ms
+ * that would stall each one. Anything else backs off exponentially.
+ */
+function transactionRetryDelay(
+  _client: unknown,
+  _operation: string,
+  attempt: number,
+  _retries: number,
+  error: Error,
+): number {
+  return hasKafkaError(error, 'CONCURRENT_TRANSACTIONS') ? 10 : Math.min(100 * 2 ** (attempt - 1), 1000)
+}
+
+/**
+ * Each write's acks. One produce request writes each partition's records as
+ * one batch, so the n-th message of a partition in the request sits at that
+ * partition's base offset + n.
+ */
+function ackRanges(
+  batch: LaneWrite[],
+  messages: KafkaMessage[],
+  offsets: { topic: string; partition: number; offset: bigint }[],
+): AckRange[][] {
+  const base = new Map<string, number>()
+  for (const o of offsets) base.set(`${o.topic}:${o.partition}`, Number(o.offset))
+  const used = new Map<string, number>()
+  const messageOffsets = messages.map((m) => {
+    const where = `${m.topic}:${m.partition}`
+    const b = base.get(where)
+    if (b === undefined) throw new Error(`no offset reported for ${where}`)
+    const index = used.get(where) ?? 0
+    used.set(where, index + 1)
+    return b + index
+  })
+  // `messages` holds each write's records then its state records, in batch order.
+  let at = 0
+  return batch.map((write) => {
+    const ranges: AckRange[] = []
+    let current: AckRange | undefined
+    for (const record of write.records) {
+      const partition = (messages[at] as KafkaMessage).partition as number
+      const offset = messageOffsets[at++] as number
+      if (
+        current &&
+        current.topic === record.topic &&
+        current.partition === partition &&
+        current.to === record.seq - 1 &&
+        (current.offset as number) + (record.seq - current.from) === offset
+      ) {
+        current.to = record.seq
+      } else {
+        current = { from: record.seq, to: record.seq, topic: record.topic, partition, offset }
+        ranges.push(current)
+      }
+    }
+    at += write.state.length
+    return ranges
+  })
+}
