@@ -93,7 +93,11 @@ export async function ingest(): Promise<BenchResult> {
     for (const d of devices) d.recordLatency = true
     const txnHistogram = 'kafka_edge_kafka_transaction_seconds'
     const txnBefore = histogramBuckets(await bridge.metrics(), txnHistogram)
-    const txnCountBefore = metricValue(await bridge.metrics(), `${txnHistogram}_count`)
+    const before = await bridge.metrics()
+    const txnCountBefore = metricValue(before, `${txnHistogram}_count`)
+    // Stop-the-world time in the bridge: what a frame waits for besides Kafka.
+    const gcSeconds = 'kafka_edge_bridge_nodejs_gc_duration_seconds_sum'
+    const gcBefore = metricValue(before, gcSeconds)
     const p2 = { at: performance.now(), acked: stats.acked }
     cpu.start()
     await sleep(s.latencyMs)
@@ -102,6 +106,8 @@ export async function ingest(): Promise<BenchResult> {
     const p2metrics = await bridge.metrics()
     const txnAfter = histogramBuckets(p2metrics, txnHistogram)
     const halfRateTxns = metricValue(p2metrics, `${txnHistogram}_count`) - txnCountBefore
+    const halfRateGcS = metricValue(p2metrics, gcSeconds) - gcBefore
+    const halfRateLoopLagP99Ms = metricValue(p2metrics, 'kafka_edge_bridge_nodejs_eventloop_lag_p99_seconds') * 1000
     for (const d of devices) d.recordLatency = false
     await Promise.all(devices.map((d) => d.stop()))
     const latencies = devices.flatMap((d) => d.latencies).sort((a, b) => a - b)
@@ -189,6 +195,8 @@ export async function ingest(): Promise<BenchResult> {
       half_rate_bridge_txn_p50_ms_le: histogramQuantileMs(txnBefore, txnAfter, 0.5),
       half_rate_bridge_txn_p99_ms_le: histogramQuantileMs(txnBefore, txnAfter, 0.99),
       half_rate_bridge_txns_per_s: round(halfRateTxns / ((p2end.at - p2.at) / 1000)),
+      half_rate_bridge_gc_ms_per_s: round((halfRateGcS * 1000) / ((p2end.at - p2.at) / 1000), 1),
+      half_rate_bridge_event_loop_lag_p99_ms: round(halfRateLoopLagP99Ms, 1),
       cpu_pct: { max_rate: cpuMax, half_rate: cpuHalf, direct: direct.cpu },
       targets: {
         ratio_min: ingestTargets.ratio,

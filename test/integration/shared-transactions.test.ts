@@ -62,7 +62,7 @@ describe('devices sharing a bridge transaction', () => {
       }),
     )
     const transactionsBefore = await metric(bridge, 'kafka_edge_kafka_transaction_seconds_count')
-    clients.forEach((client, i) => sendRange(client, ids[i] as string, 1, 200, 20))
+    for (const [i, client] of clients.entries()) sendRange(client, ids[i] as string, 1, 200, 20)
     const acked = await Promise.all(clients.map((c) => c.ackedThrough(200)))
     const transactions = (await metric(bridge, 'kafka_edge_kafka_transaction_seconds_count')) - transactionsBefore
     // 80 frames: shared transactions commit them in fewer.
@@ -96,14 +96,14 @@ describe('devices sharing a bridge transaction', () => {
     const mover = await DeviceClient.connect(shared.url, { token: moverToken })
     await mover.hello()
     sendRange(mover, 'dev-leaver', 1, 100)
-    bystanders.forEach((c, i) => sendRange(c, bystanderIds[i] as string, 1, 300))
+    for (const [i, c] of bystanders.entries()) sendRange(c, bystanderIds[i] as string, 1, 300)
     await mover.ackedThrough(50)
     const abortedBefore = await metric(shared, 'kafka_edge_transactions_aborted_total')
 
     // The takeover fences the shared lane while the bystanders' frames are still coming.
     const moved = await DeviceClient.connect(other.url, { token: moverToken })
     const { watermark } = await moved.hello(undefined, { exact: true })
-    bystanders.forEach((c, i) => sendRange(c, bystanderIds[i] as string, 301, 600))
+    for (const [i, c] of bystanders.entries()) sendRange(c, bystanderIds[i] as string, 301, 600)
     sendRange(moved, 'dev-leaver', watermark + 1, 200)
     await moved.ackedThrough(200)
     await Promise.all(bystanders.map((c) => c.ackedThrough(600)))

@@ -357,7 +357,7 @@ function transactionRetryDelay(
   _retries: number,
   error: Error,
 ): number {
-  return hasKafkaError(error, 'CONCURRENT_TRANSACTIONS') ? 10 : Math.min(100 * 2 ** (attempt - 1), 1000)
+  return hasKafkaError(error, 'CONCURRENT_TRANSACTIONS') ? 3 : Math.min(100 * 2 ** (attempt - 1), 1000)
 }
 
 /**
