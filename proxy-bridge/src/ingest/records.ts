@@ -85,13 +85,16 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
     }
     const value = valueBytes(record, context, cursor)
     // Most records carry no headers: they share one empty map, which nothing mutates.
-    const headers = record.headers ? new Map<Buffer, Buffer>() : noHeaders
+    let headers = noHeaders
     let size = value.length
-    for (const [k, v] of Object.entries(record.headers ?? {})) {
-      const hk = Buffer.from(k, 'utf8')
-      const hv = Buffer.from(v, 'utf8')
-      headers.set(hk, hv)
-      size += hk.length + hv.length
+    if (record.headers) {
+      headers = new Map()
+      for (const [k, v] of Object.entries(record.headers)) {
+        const hk = Buffer.from(k, 'utf8')
+        const hv = Buffer.from(v, 'utf8')
+        headers.set(hk, hv)
+        size += hk.length + hv.length
+      }
     }
     if (size > context.maxRecordBytes) {
       throw new BridgeError(

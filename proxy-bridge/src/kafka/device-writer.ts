@@ -20,17 +20,19 @@ export interface WriteResult {
   watermark: number
 }
 
+/** What the writers of one lane share. */
 export interface DeviceWriterContext {
   lane: TransactionLane
   view: DeviceStateView
   bridgeId: string
-  statePartition: number
   /** Fences these transactional ids (InitProducerId), aborting what they left open. */
   fence(transactionalIds: readonly string[]): Promise<void>
-  /** A claim not read back this soon may be stuck behind a crashed owner's open transaction: fence the owners known so far. */
-  claimFenceAfterMs: number
-  claimTimeoutMs: number
 }
+
+// A claim not read back this soon may be stuck behind a crashed owner's open
+// transaction (readers stop there): fence the owners known so far.
+const claimFenceAfterMs = 1000
+const claimTimeoutMs = 30_000
 
 /**
  * Writes one device's records to Kafka exactly once, through its lane (a
@@ -51,6 +53,7 @@ export class DeviceWriter implements LaneMember {
   readonly recordKey: Buffer
   readonly recordHash: number
   readonly statePartition: number
+  readonly stateKey: Buffer
   readonly #ctx: DeviceWriterContext
   #claimId: string | undefined
   #ready: Promise<void> | undefined
@@ -60,10 +63,11 @@ export class DeviceWriter implements LaneMember {
   #idleWaiters: (() => void)[] = []
   #failure: BridgeError | undefined
 
-  constructor(deviceId: string, ctx: DeviceWriterContext) {
+  constructor(deviceId: string, statePartition: number, ctx: DeviceWriterContext) {
     this.deviceId = deviceId
     this.#ctx = ctx
-    this.statePartition = ctx.statePartition
+    this.statePartition = statePartition
+    this.stateKey = Buffer.from(deviceId, 'utf8')
     this.recordKey = Buffer.from(recordKeyOf(deviceId), 'utf8')
     this.recordHash = murmur2(this.recordKey) & 0x7fffffff
   }
@@ -102,12 +106,10 @@ export class DeviceWriter implements LaneMember {
     const { view, lane } = this.#ctx
     const claim = randomUUID()
     const others = (owners: readonly string[]): string[] => owners.filter((o) => o !== lane.transactionalId)
-    const seen = view.expectClaim(claim, this.#ctx.claimTimeoutMs)
-    // Readers stop at a partition's oldest open transaction: one a crashed
-    // owner left open would hold the claim back until Kafka times it out.
+    const seen = view.expectClaim(claim, claimTimeoutMs)
     const unstick = setTimeout(() => {
       void this.#ctx.fence(others(view.owners(this.deviceId))).catch(() => {})
-    }, this.#ctx.claimFenceAfterMs)
+    }, claimFenceAfterMs)
     try {
       const value = encodeState({
         v: 1,
@@ -122,7 +124,7 @@ export class DeviceWriter implements LaneMember {
       const earlier = others(await seen)
       if (earlier.length > 0) {
         await this.#ctx.fence(earlier)
-        await view.readToEnd(this.#ctx.claimTimeoutMs)
+        await view.caughtUp(claimTimeoutMs)
       }
     } catch (error) {
       seen.catch(() => {})

@@ -1,4 +1,4 @@
-import { DeviceWriter } from './device-writer.ts'
+import { DeviceWriter, type DeviceWriterContext } from './device-writer.ts'
 import { partitionOf } from './device-state.ts'
 import type { DeviceStateView } from './state-view.ts'
 import { type LaneOptions, TransactionLane, transactionalProducer } from './transaction-lane.ts'
@@ -28,16 +28,18 @@ interface Entry {
 export class DeviceWriters {
   readonly #entries = new Map<string, Entry>()
   readonly #options: DeviceWritersOptions
-  readonly #lanes: TransactionLane[]
+  readonly #lanes: DeviceWriterContext[]
 
   constructor(options: DeviceWritersOptions) {
     this.#options = options
     // Per bridge process: two live bridges never share a transactional id, so
     // they fence each other only when a device moves between them.
-    this.#lanes = Array.from(
-      { length: options.lanes },
-      (_, i) => new TransactionLane(`${options.transactionalIdPrefix}-${options.bridgeId}-${i}`, options),
-    )
+    this.#lanes = Array.from({ length: options.lanes }, (_, i) => ({
+      lane: new TransactionLane(`${options.transactionalIdPrefix}-${options.bridgeId}-${i}`, options),
+      view: options.view,
+      bridgeId: options.bridgeId,
+      fence: (ids) => this.#fence(ids),
+    }))
   }
 
   /** The device's writer, for use until `release`. */
@@ -58,16 +60,8 @@ export class DeviceWriters {
   }
 
   #newWriter(deviceId: string): DeviceWriter {
-    const { view, statePartitions, bridgeId } = this.#options
-    return new DeviceWriter(deviceId, {
-      lane: this.#lanes[partitionOf(deviceId, this.#lanes.length)] as TransactionLane,
-      view,
-      bridgeId,
-      statePartition: partitionOf(deviceId, statePartitions),
-      fence: (ids) => this.#fence(ids),
-      claimFenceAfterMs: 1000,
-      claimTimeoutMs: 30_000,
-    })
+    const lane = this.#lanes[partitionOf(deviceId, this.#lanes.length)] as DeviceWriterContext
+    return new DeviceWriter(deviceId, partitionOf(deviceId, this.#options.statePartitions), lane)
   }
 
   /** Takes each transactional id over and lets it go: Kafka aborts what its holder left open and refuses its next write. */
@@ -111,13 +105,13 @@ export class DeviceWriters {
 
   /** Resolves when no lane has a transaction queued or in flight (REST writes included). */
   async idle(): Promise<void> {
-    await Promise.all(this.#lanes.map((lane) => lane.idle()))
+    await Promise.all(this.#lanes.map(({ lane }) => lane.idle()))
   }
 
   /** Waits for every in-flight transaction, then closes the producers. */
   async close(): Promise<void> {
     for (const entry of this.#entries.values()) clearTimeout(entry.idleTimer)
     this.#entries.clear()
-    await Promise.all(this.#lanes.map((lane) => lane.close()))
+    await Promise.all(this.#lanes.map(({ lane }) => lane.close()))
   }
 }

@@ -13,6 +13,7 @@ export class PartitionTail {
   readonly #onError: (error: unknown) => void
   #running = false
   #loop: Promise<void> | undefined
+  #fetchWaiters: (() => void)[] = []
 
   constructor(
     reader: LogReader,
@@ -50,7 +51,15 @@ export class PartitionTail {
         await new Promise((r) => setTimeout(r, backoff))
         backoff = Math.min(backoff * 2, 5000)
       }
+      for (const resolve of this.#fetchWaiters.splice(0)) resolve()
     }
+    for (const resolve of this.#fetchWaiters.splice(0)) resolve()
+  }
+
+  /** Resolves after the next fetch (or failed attempt) is done and `positions` updated, or once stopped. */
+  fetched(): Promise<void> {
+    if (!this.#running) return Promise.resolve()
+    return new Promise((resolve) => this.#fetchWaiters.push(resolve))
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   isIdempotencyStateKey,
   isPositionsKey,
 } from './device-state.ts'
+import { KeyedWaiters } from './keyed-waiters.ts'
 import type { LogRecord } from './log-reader.ts'
 import { TopicFollower } from './topic-follower.ts'
 
@@ -33,7 +34,7 @@ export class DeviceStateView {
   readonly #positions = new Map<string, Record<string, number>>()
   /** Latest claim per device, and the distinct owners of its claims, newest first (at most `maxOwners`). */
   readonly #claims = new Map<string, { claim: string; owners: string[] }>()
-  readonly #claimWaiters = new Map<string, (prior: string[]) => void>()
+  readonly #claimWaiters = new KeyedWaiters<string[]>()
   // A handful of bridges own every device: one string per owner, not per claim.
   readonly #ownerNames = new Map<string, string>()
   readonly #idempotency = new Map<string, IdempotencyEntry>()
@@ -83,7 +84,7 @@ export class DeviceStateView {
     const owner = typeof value.owner === 'string' ? this.#intern(value.owner) : undefined
     const owners = owner ? mergeOwners([owner], prior) : prior
     this.#claims.set(value.deviceId, { claim: value.claim, owners })
-    this.#claimWaiters.get(value.claim)?.(prior)
+    this.#claimWaiters.settle(value.claim, prior)
   }
 
   #intern(name: string): string {
@@ -93,13 +94,8 @@ export class DeviceStateView {
     return name
   }
 
-  /** Resolves once everything committed to the topic before the call has been applied (or after timeoutMs). */
-  async caughtUp(timeoutMs = 5000): Promise<void> {
-    await this.#follower.caughtUp(timeoutMs).catch(() => {})
-  }
-
-  /** Like `caughtUp`, but rejects when the view could not catch up: for callers that need an exact answer. */
-  readToEnd(timeoutMs: number): Promise<void> {
+  /** Resolves once everything committed to the topic before the call has been applied; rejects after timeoutMs. */
+  caughtUp(timeoutMs = 5000): Promise<void> {
     return this.#follower.caughtUp(timeoutMs)
   }
 
@@ -156,16 +152,8 @@ export class DeviceStateView {
    * newest first. Call before producing the claim.
    */
   expectClaim(claim: string, timeoutMs: number): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#claimWaiters.delete(claim)
-        reject(new Error(`device-state claim ${claim} not read back within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.#claimWaiters.set(claim, (prior) => {
-        clearTimeout(timer)
-        this.#claimWaiters.delete(claim)
-        resolve(prior)
-      })
+    return this.#claimWaiters.wait(claim, timeoutMs, () => {
+      throw new Error(`device-state claim ${claim} not read back within ${timeoutMs} ms`)
     })
   }
 

@@ -29,7 +29,7 @@ export class TopicFollower {
     this.#tail.start()
   }
 
-  /** Resolves once everything committed to the topic before this call has been read. */
+  /** Resolves once everything committed to the topic before this call has been read; rejects after timeoutMs. */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     const ends = await this.#reader.endOffsets(this.#topic)
     const deadline = Date.now() + timeoutMs
@@ -37,8 +37,16 @@ export class TopicFollower {
       const tail = this.#tail
       if (tail && ends.every((end, p) => (tail.positions.get(p) ?? 0n) >= end)) return
       if (this.#closed) throw new Error(`${this.#topic}: closed while catching up`)
-      if (Date.now() > deadline) throw new Error(`${this.#topic}: not caught up within ${timeoutMs} ms`)
-      await new Promise((r) => setTimeout(r, 20))
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`${this.#topic}: not caught up within ${timeoutMs} ms`)
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        tail ? tail.fetched() : new Promise((r) => setTimeout(r, 20)),
+        new Promise((r) => {
+          timer = setTimeout(r, left)
+        }),
+      ])
+      clearTimeout(timer)
     }
   }
 

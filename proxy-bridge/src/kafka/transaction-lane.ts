@@ -29,6 +29,8 @@ export interface LaneMember {
   /** murmur2 of `recordKey`, positive: Java's partitioner, so every Kafka client agrees where the records live. */
   readonly recordHash: number
   readonly statePartition: number
+  /** Key of its watermark record: its (possibly virtual) device id. */
+  readonly stateKey: Buffer
   /** The claim this member writes under; undefined while it is still claiming. */
   readonly claimId: string | undefined
   readonly failure: BridgeError | undefined
@@ -217,7 +219,7 @@ export class TransactionLane {
       messages.push({
         topic: stateTopic,
         partition: member.statePartition,
-        key: Buffer.from(member.deviceId, 'utf8'),
+        key: member.stateKey,
         value: encodeState({ v: 1, deviceId: member.deviceId, watermark, at: Date.now() }),
       })
     }
@@ -262,7 +264,7 @@ export class TransactionLane {
     if (fenced && ++this.#fencedInARow <= maxFencedRetries) {
       // Whoever fenced us committed its claim first: once the view has read
       // to the end, `#take` drops the devices it took.
-      await this.#options.view.readToEnd(this.#options.transactionTimeoutMs).catch(() => {})
+      await this.#options.view.caughtUp(this.#options.transactionTimeoutMs).catch(() => {})
       this.#queue.unshift(...batch)
       return
     }

@@ -158,8 +158,9 @@ export class DeliveryService {
       }
     }
     if (topics.length === 0) return []
-    // Positions another bridge stored just before this device moved here must be seen.
-    await this.#view.caughtUp()
+    // Positions another bridge stored just before this device moved here must be
+    // seen. If the view cannot catch up, stale positions only redeliver (at least once).
+    await this.#view.caughtUp().catch(() => {})
     const subscriptions: DeviceSubscription[] = []
     for (const topic of topics) {
       const fanout = await this.#fanout(topic)

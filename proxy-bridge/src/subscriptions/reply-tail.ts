@@ -1,3 +1,4 @@
+import { KeyedWaiters } from '../kafka/keyed-waiters.ts'
 import type { LogReader } from '../kafka/log-reader.ts'
 import { PartitionTail } from '../kafka/partition-tail.ts'
 
@@ -16,7 +17,7 @@ export interface ReplyValue {
  * are kept for `keepMs`, for callers that asked not to wait.
  */
 export class ReplyTail {
-  readonly #waiters = new Map<string, (reply: ReplyValue) => void>()
+  readonly #waiters = new KeyedWaiters<ReplyValue | undefined>()
   readonly #recent = new Map<string, ReplyValue>()
   readonly #keepMs: number
   #tail: PartitionTail | undefined
@@ -47,7 +48,7 @@ export class ReplyTail {
       if (r.at >= oldest) break
       this.#recent.delete(id)
     }
-    this.#waiters.get(reply.correlationId)?.(reply)
+    this.#waiters.settle(reply.correlationId, reply)
   }
 
   recent(correlationId: string): ReplyValue | undefined {
@@ -58,17 +59,7 @@ export class ReplyTail {
   wait(correlationId: string, timeoutMs: number): Promise<ReplyValue | undefined> {
     const known = this.#recent.get(correlationId)
     if (known) return Promise.resolve(known)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(correlationId)
-        resolve(undefined)
-      }, timeoutMs)
-      this.#waiters.set(correlationId, (reply) => {
-        clearTimeout(timer)
-        this.#waiters.delete(correlationId)
-        resolve(reply)
-      })
-    })
+    return this.#waiters.wait(correlationId, timeoutMs, () => undefined)
   }
 
   async stop(): Promise<void> {
