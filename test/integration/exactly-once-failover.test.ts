@@ -3,20 +3,10 @@ import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
-import { DeviceClient } from '../support/device-client.ts'
+import { DeviceClient, seqRange } from '../support/device-client.ts'
 import { keyed, readTopic } from '../support/kafka.ts'
 
 const value = (deviceId: string, seq: number) => ({ deviceId, seq, reading: Math.sin(seq) })
-
-/** Sends seqs from..to in frames of `batch`, without waiting for acks. */
-function sendRange(client: DeviceClient, deviceId: string, from: number, to: number, batch = 10): void {
-  for (let seq = from; seq <= to; seq += batch) {
-    const last = Math.min(to, seq + batch - 1)
-    const records = []
-    for (let s = seq; s <= last; s++) records.push({ seq: s, value: value(deviceId, s) })
-    client.send({ type: 'produce', records })
-  }
-}
 
 function ackedWatermark(client: DeviceClient): number {
   return Math.max(0, ...client.acks().map((a) => a.watermark))
@@ -35,8 +25,6 @@ async function seqsInKafka(topic: string, deviceId: string, expect: number): Pro
   })
 }
 const expect_ = expect
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe('exactly once across bridge crashes and bridge changes', () => {
   const topics = isolatedTopics()
@@ -62,9 +50,9 @@ describe('exactly once across bridge crashes and bridge changes', () => {
 
       const first = await DeviceClient.connect(doomed.url, { token })
       await first.hello()
-      sendRange(first, deviceId, 1, 10)
+      first.sendRange(1, 10, (s) => value(deviceId, s))
       await first.ackedThrough(10)
-      sendRange(first, deviceId, 11, 20)
+      first.sendRange(11, 20, (s) => value(deviceId, s))
       expect(await doomed.exited).toBe('SIGKILL')
       await first.waitClosed()
       // The crash came before the ack: the device still holds 11..20.
@@ -76,12 +64,12 @@ describe('exactly once across bridge crashes and bridge changes', () => {
       const welcome = await second.hello()
       expect(welcome.watermark).toBe(crashAt === 'after-commit' ? 20 : 10)
       // A device always resends everything unacked; the bridge sorts out what Kafka has.
-      sendRange(second, deviceId, 11, 30)
+      second.sendRange(11, 30, (s) => value(deviceId, s))
       await second.ackedThrough(30)
       const duplicateAcks = second.acks().flatMap((a) => a.ranges.filter((r) => r.duplicate))
       expect(duplicateAcks.length > 0).toBe(crashAt === 'after-commit')
 
-      expect(await seqsInKafka(topics.records, deviceId, 30)).toEqual(range(1, 30))
+      expect(await seqsInKafka(topics.records, deviceId, 30)).toEqual(seqRange(1, 30))
       if (crashAt === 'before-commit') {
         // The open transaction really reached Kafka before the crash, and was aborted.
         const uncommitted = (await readTopic(topics.records, { readCommitted: false, idleMs: 1000 })).filter(
@@ -103,20 +91,20 @@ describe('exactly once across bridge crashes and bridge changes', () => {
 
     const onA = await DeviceClient.connect(a.url, { token })
     await onA.hello()
-    sendRange(onA, deviceId, 1, 200)
+    onA.sendRange(1, 200, (s) => value(deviceId, s))
     await onA.ackedThrough(50)
     // Switch while frames are still in flight on A.
     const onB = await DeviceClient.connect(b.url, { token })
     const welcome = await onB.hello()
     const resumeFrom = Math.max(ackedWatermark(onA), welcome.watermark) + 1
-    sendRange(onB, deviceId, resumeFrom, 300)
+    onB.sendRange(resumeFrom, 300, (s) => value(deviceId, s))
     await onB.ackedThrough(300)
     // A was fenced by B's claim, or had finished: either way it wrote nothing twice.
     if (onA.closed) expect(onA.closed.code).toBe(CloseCodes.SESSION_REPLACED)
     onA.close()
     onB.close()
 
-    expect(await seqsInKafka(topics.records, deviceId, 300)).toEqual(range(1, 300))
+    expect(await seqsInKafka(topics.records, deviceId, 300)).toEqual(seqRange(1, 300))
   })
 
   it('an exact hello on another bridge, mid-stream, answers with what Kafka holds: new records after it are never taken for duplicates', async () => {
@@ -125,7 +113,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const [a, b] = bridges as [Bridge, Bridge]
     const onA = await DeviceClient.connect(a.url, { token })
     await onA.hello()
-    sendRange(onA, deviceId, 1, 300)
+    onA.sendRange(1, 300, (s) => value(deviceId, s))
     await onA.ackedThrough(30)
     // Frames are still in flight on A: B's claim fences A, so each of them
     // either committed before the claim (and counts) or never will.
@@ -133,7 +121,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const { watermark } = await onB.hello(undefined, { exact: true })
     expect(watermark).toBeGreaterThanOrEqual(ackedWatermark(onA))
     // A is fenced: whatever it sends now fails, and its session ends as replaced.
-    sendRange(onA, deviceId, 301, 301)
+    onA.sendRange(301, 301, (s) => value(deviceId, s))
     expect((await onA.waitClosed()).code).toBe(CloseCodes.SESSION_REPLACED)
     // What a renumbering agent does: new records right after the watermark.
     const renumbered = Array.from({ length: 50 }, (_, i) => ({
@@ -147,8 +135,8 @@ describe('exactly once across bridge crashes and bridge changes', () => {
 
     const messages = await readTopic(topics.records, { until: keyed(deviceId, watermark + 50) })
     const mine = messages.filter((m) => m.key.toString() === deviceId).map((m) => JSON.parse(m.value.toString()))
-    expect(mine.map((v) => v.seq)).toEqual(range(1, watermark + 50))
-    expect(mine.filter((v) => v.renumbered).map((v) => v.seq)).toEqual(range(watermark + 1, watermark + 50))
+    expect(mine.map((v) => v.seq)).toEqual(seqRange(1, watermark + 50))
+    expect(mine.filter((v) => v.renumbered).map((v) => v.seq)).toEqual(seqRange(watermark + 1, watermark + 50))
   })
 
   it('a zombie session on one bridge cannot double what a live session on another wrote', async () => {
@@ -160,8 +148,8 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const live = await DeviceClient.connect(b.url, { token })
     await live.hello()
     // Both send the same records at once, each to its own bridge.
-    sendRange(zombie, deviceId, 1, 100)
-    sendRange(live, deviceId, 1, 100)
+    zombie.sendRange(1, 100, (s) => value(deviceId, s))
+    live.sendRange(1, 100, (s) => value(deviceId, s))
     await Promise.allSettled([zombie.ackedThrough(100, 15_000), live.ackedThrough(100, 15_000)])
     zombie.close()
     live.close()
@@ -170,10 +158,10 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const last = await DeviceClient.connect(b.url, { token })
     const welcome = await last.hello()
     if (welcome.watermark < 100) {
-      sendRange(last, deviceId, welcome.watermark + 1, 100)
+      last.sendRange(welcome.watermark + 1, 100, (s) => value(deviceId, s))
       await last.ackedThrough(100)
     }
     last.close()
-    expect(await seqsInKafka(topics.records, deviceId, 100)).toEqual(range(1, 100))
+    expect(await seqsInKafka(topics.records, deviceId, 100)).toEqual(seqRange(1, 100))
   })
 })

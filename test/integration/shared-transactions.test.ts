@@ -2,40 +2,20 @@ import { type AckFrame, CloseCodes, ErrorCodes } from '@kafka-edge/edge-agent/pr
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
-import { DeviceClient } from '../support/device-client.ts'
+import { DeviceClient, offsetsBySeq, seqRange } from '../support/device-client.ts'
 import { createTopics, deleteTopics, keyed, readTopic, uniqueTopic } from '../support/kafka.ts'
 
 // A bridge writes the records of many devices in shared transactions, through
 // a few transactional producers ("lanes"). These tests pin one lane per
 // bridge, so every device below shares it.
 
-function sendRange(client: DeviceClient, deviceId: string, from: number, to: number, batch = 10): void {
-  for (let seq = from; seq <= to; seq += batch) {
-    const records = []
-    for (let s = seq; s <= Math.min(to, seq + batch - 1); s++) records.push({ seq: s, value: { deviceId, seq: s } })
-    client.send({ type: 'produce', records })
-  }
-}
-
-function ackedPositions(acks: AckFrame[]): Map<number, string> {
-  const out = new Map<number, string>()
-  for (const ack of acks) {
-    for (const r of ack.ranges) {
-      for (let seq = r.from; seq <= r.to; seq++) {
-        if (!r.duplicate) out.set(seq, `${r.partition}:${(r.offset as number) + (seq - r.from)}`)
-      }
-    }
-  }
-  return out
-}
+const record = (deviceId: string) => (seq: number) => ({ deviceId, seq })
 
 async function metric(bridge: Bridge, name: string): Promise<number> {
   const text = await (await fetch(`${bridge.url}/metrics`)).text()
   const line = text.split('\n').find((l) => l.startsWith(`${name} `))
   return line ? Number(line.split(' ')[1]) : 0
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe('devices sharing a bridge transaction', () => {
   const topics = isolatedTopics()
@@ -62,7 +42,7 @@ describe('devices sharing a bridge transaction', () => {
       }),
     )
     const transactionsBefore = await metric(bridge, 'kafka_edge_kafka_transaction_seconds_count')
-    for (const [i, client] of clients.entries()) sendRange(client, ids[i] as string, 1, 200, 20)
+    for (const [i, client] of clients.entries()) client.sendRange(1, 200, record(ids[i] as string), 20)
     const acked = await Promise.all(clients.map((c) => c.ackedThrough(200)))
     const transactions = (await metric(bridge, 'kafka_edge_kafka_transaction_seconds_count')) - transactionsBefore
     // 80 frames: shared transactions commit them in fewer.
@@ -71,10 +51,11 @@ describe('devices sharing a bridge transaction', () => {
     const messages = await readTopic(topics.records, { until: (m) => m.length >= ids.length * 200 })
     ids.forEach((id, i) => {
       const mine = messages.filter((m) => m.key.toString() === id)
-      expect(mine.map((m) => JSON.parse(m.value.toString()).seq)).toEqual(range(1, 200))
-      const positions = ackedPositions(acked[i] as AckFrame[])
+      expect(mine.map((m) => JSON.parse(m.value.toString()).seq)).toEqual(seqRange(1, 200))
+      const positions = offsetsBySeq(acked[i] as AckFrame[])
       for (const m of mine) {
-        expect(positions.get(JSON.parse(m.value.toString()).seq)).toBe(`${m.partition}:${m.offset}`)
+        const seq = JSON.parse(m.value.toString()).seq
+        expect(positions.get(seq)).toEqual({ partition: m.partition, offset: Number(m.offset), duplicate: false })
       }
     })
     for (const c of clients) c.close()
@@ -95,16 +76,16 @@ describe('devices sharing a bridge transaction', () => {
     const moverToken = await deviceToken('dev-leaver')
     const mover = await DeviceClient.connect(shared.url, { token: moverToken })
     await mover.hello()
-    sendRange(mover, 'dev-leaver', 1, 100)
-    for (const [i, c] of bystanders.entries()) sendRange(c, bystanderIds[i] as string, 1, 300)
+    mover.sendRange(1, 100, record('dev-leaver'))
+    for (const [i, c] of bystanders.entries()) c.sendRange(1, 300, record(bystanderIds[i] as string))
     await mover.ackedThrough(50)
     const abortedBefore = await metric(shared, 'kafka_edge_transactions_aborted_total')
 
     // The takeover fences the shared lane while the bystanders' frames are still coming.
     const moved = await DeviceClient.connect(other.url, { token: moverToken })
     const { watermark } = await moved.hello(undefined, { exact: true })
-    for (const [i, c] of bystanders.entries()) sendRange(c, bystanderIds[i] as string, 301, 600)
-    sendRange(moved, 'dev-leaver', watermark + 1, 200)
+    for (const [i, c] of bystanders.entries()) c.sendRange(301, 600, record(bystanderIds[i] as string))
+    moved.sendRange(watermark + 1, 200, record('dev-leaver'))
     await moved.ackedThrough(200)
     await Promise.all(bystanders.map((c) => c.ackedThrough(600)))
 
@@ -118,8 +99,8 @@ describe('devices sharing a bridge transaction', () => {
     })
     const seqs = (id: string) =>
       messages.filter((m) => m.key.toString() === id).map((m) => JSON.parse(m.value.toString()).seq)
-    for (const id of bystanderIds) expect(seqs(id)).toEqual(range(1, 600))
-    expect(seqs('dev-leaver')).toEqual(range(1, 200))
+    for (const id of bystanderIds) expect(seqs(id)).toEqual(seqRange(1, 600))
+    expect(seqs('dev-leaver')).toEqual(seqRange(1, 200))
     for (const c of [...bystanders, mover, moved]) c.close()
   })
 
@@ -134,13 +115,13 @@ describe('devices sharing a bridge transaction', () => {
     await bad.hello()
 
     // Both devices claimed first, so their next frames meet in the lane's queue.
-    sendRange(good, 'dev-good', 1, 1)
+    good.sendRange(1, 1, record('dev-good'))
     bad.send({ type: 'produce', records: [{ seq: 1, topic: small, value: { fits: true } }] })
     await Promise.all([good.ackedThrough(1), bad.ackedThrough(1)])
     // The big record lands between the good device's frames, while a transaction is in flight.
-    sendRange(good, 'dev-good', 2, 100)
+    good.sendRange(2, 100, record('dev-good'))
     bad.send({ type: 'produce', records: [{ seq: 2, topic: small, value: { blob: 'x'.repeat(4096) } }] })
-    sendRange(good, 'dev-good', 101, 200)
+    good.sendRange(101, 200, record('dev-good'))
     const error = await bad.error()
     expect(error.code).toBe(ErrorCodes.KAFKA_UNAVAILABLE)
     await good.ackedThrough(200)
@@ -148,7 +129,7 @@ describe('devices sharing a bridge transaction', () => {
 
     const messages = await readTopic(topics.records, { until: keyed('dev-good', 200) })
     const seqs = messages.filter((m) => m.key.toString() === 'dev-good').map((m) => JSON.parse(m.value.toString()).seq)
-    expect(seqs).toEqual(range(1, 200))
+    expect(seqs).toEqual(seqRange(1, 200))
     const refused = await readTopic(small, { idleMs: 1000 })
     expect(refused.map((m) => JSON.parse(m.value.toString()))).toEqual([{ fits: true }])
     good.close()

@@ -1,26 +1,9 @@
-import type { AckFrame } from '@kafka-edge/edge-agent/protocol'
 import { encodeBinaryProduce } from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
-import { DeviceClient, jsonRecords } from '../support/device-client.ts'
+import { DeviceClient, jsonRecords, offsetsBySeq } from '../support/device-client.ts'
 import { readTopic } from '../support/kafka.ts'
-
-function offsetsBySeq(acks: AckFrame[]): Map<number, { partition: number; offset: number; duplicate: boolean }> {
-  const map = new Map<number, { partition: number; offset: number; duplicate: boolean }>()
-  for (const ack of acks) {
-    for (const r of ack.ranges) {
-      for (let seq = r.from; seq <= r.to; seq++) {
-        map.set(seq, {
-          partition: r.partition ?? -1,
-          offset: (r.offset ?? -1) + (seq - r.from),
-          duplicate: !!r.duplicate,
-        })
-      }
-    }
-  }
-  return map
-}
 
 describe('WebSocket ingest, exactly once', () => {
   const topics = isolatedTopics()

@@ -88,6 +88,13 @@ export class DeviceClient {
     }
   }
 
+  /** Sends seqs from..to as JSON records (`make(seq)`) in frames of `batch`, without waiting for acks. */
+  sendRange(from: number, to: number, make: (seq: number) => unknown = (seq) => ({ seq }), batch = 10): void {
+    for (let seq = from; seq <= to; seq += batch) {
+      this.send({ type: 'produce', records: jsonRecords(seq, Math.min(batch, to - seq + 1), make) })
+    }
+  }
+
   async hello(token?: string, options: { exact?: boolean } = {}): Promise<WelcomeFrame> {
     this.send({ type: 'hello', ...(token ? { token } : {}), ...(options.exact ? { exact: true } : {}) })
     return this.waitFor((f): f is WelcomeFrame => f.type === 'welcome')
@@ -141,4 +148,26 @@ export class DeviceClient {
 /** `count` JSON records starting at seq `from`. */
 export function jsonRecords(from: number, count: number, make: (seq: number) => unknown = (seq) => ({ seq })) {
   return Array.from({ length: count }, (_, i) => ({ seq: from + i, value: make(from + i) }))
+}
+
+/** The seqs from..to, for comparing with what Kafka holds. */
+export function seqRange(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+}
+
+/** Where the acks say each seq landed. */
+export function offsetsBySeq(acks: AckFrame[]): Map<number, { partition: number; offset: number; duplicate: boolean }> {
+  const map = new Map<number, { partition: number; offset: number; duplicate: boolean }>()
+  for (const ack of acks) {
+    for (const r of ack.ranges) {
+      for (let seq = r.from; seq <= r.to; seq++) {
+        map.set(seq, {
+          partition: r.partition ?? -1,
+          offset: (r.offset ?? -1) + (seq - r.from),
+          duplicate: !!r.duplicate,
+        })
+      }
+    }
+  }
+  return map
 }
