@@ -20,6 +20,7 @@ import {
   modelCopy,
   modelsCli,
   modelsDir,
+  publishModel,
 } from '../support/models.ts'
 
 const topics = isolatedTopics()
@@ -62,8 +63,7 @@ async function operator(path: string, body?: unknown) {
 beforeAll(async () => {
   port = await freePort()
   bridge = await startFixedBridge()
-  const published = await modelsCli(['publish', join(modelsDir, 'wine'), '--quiet', ...cliFlags(cliConfig)])
-  expect(published.code, published.stderr).toBe(0)
+  await publishModel(join(modelsDir, 'wine'), cliConfig)
   agent = await spawnAgentCli({
     publicKeys: { dev: devPublicKey },
     bridge: {
@@ -155,8 +155,7 @@ describe('kafka-edge-agent run with a bridge', () => {
     const v2 = modelCopy('wine', (m) => {
       m.version = 2
     })
-    const published = await modelsCli(['publish', v2, '--percent', '0', '--quiet', ...cliFlags(cliConfig)])
-    expect(published.code, published.stderr).toBe(0)
+    await publishModel(v2, cliConfig, ['--percent', '0'])
     const promoted = await modelsCli(['promote', 'wine', '2', '--percent', '100', ...cliFlags(cliConfig)])
     expect(promoted.code, promoted.stderr).toBe(0)
 

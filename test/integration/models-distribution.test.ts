@@ -15,6 +15,7 @@ import {
   modelCopy,
   modelsCli,
   modelsDir,
+  publishModel,
 } from '../support/models.ts'
 
 const topics = isolatedTopics()
@@ -174,8 +175,7 @@ describe('refusals by the CLI', () => {
 
 describe('a chunk tampered with in Kafka', () => {
   it('is never served: a fresh bridge refuses the file, a bridge that verified it keeps the true bytes', async () => {
-    const published = await modelsCli(['publish', join(modelsDir, 'vibration-anomaly'), '--quiet', ...cliFlags(config)])
-    expect(published.code, published.stderr).toBe(0)
+    await publishModel(join(modelsDir, 'vibration-anomaly'), config)
     const path = '/v1/models/vibration-anomaly/1/files/model.int8.onnx'
     await (await served(bridge.url, path)).arrayBuffer()
 

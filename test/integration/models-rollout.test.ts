@@ -1,4 +1,5 @@
-import type { ModelFrame } from '@kafka-edge/edge-agent/protocol'
+import { join } from 'node:path'
+import type { ModelFrame, PongFrame } from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
@@ -11,6 +12,7 @@ import {
   modelCopy,
   modelsCli,
   modelsDir,
+  publishModel,
 } from '../support/models.ts'
 
 const topics = isolatedTopics()
@@ -30,6 +32,13 @@ async function connect(deviceId: string, groups: string[] = []): Promise<DeviceC
   return client
 }
 
+/** Every frame the bridge sent `client` before this call has arrived: its pong comes after them. */
+async function caughtUp(client: DeviceClient): Promise<void> {
+  const t = Date.now()
+  client.send({ type: 'ping', t })
+  await client.waitFor((f): f is PongFrame => f.type === 'pong' && f.t === t)
+}
+
 async function api(path: string, headers: Record<string, string> = {}) {
   const token = await deviceToken('operator-console')
   return fetch(`${bridge.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } })
@@ -37,8 +46,7 @@ async function api(path: string, headers: Record<string, string> = {}) {
 
 beforeAll(async () => {
   bridge = await startTestBridge(topics, modelBridgeOverrides())
-  const published = await modelsCli(['publish', `${modelsDir}wine`, '--quiet', ...cliFlags(config)])
-  expect(published.code, published.stderr).toBe(0)
+  await publishModel(join(modelsDir, 'wine'), config)
   await eventually(async () => ((await api('/v1/models/wine/manifest')).status === 200 ? true : undefined))
 })
 
@@ -65,17 +73,7 @@ describe('staged rollout', () => {
     const v2 = modelCopy('wine', (m) => {
       m.version = 2
     })
-    const published = await modelsCli([
-      'publish',
-      v2,
-      '--percent',
-      '0',
-      '--groups',
-      'canary',
-      '--quiet',
-      ...cliFlags(config),
-    ])
-    expect(published.code, published.stderr).toBe(0)
+    await publishModel(v2, config, ['--percent', '0', '--groups', 'canary'])
 
     const pushed = await canary.waitFor(isModel(2))
     expect(pushed.etag).toMatch(/^"wine-2-/)
@@ -84,8 +82,9 @@ describe('staged rollout', () => {
     expect(((await answered.json()) as { version: number }).version).toBe(2)
     expect(answered.headers.get('etag')).toBe(pushed.etag)
 
-    // Outside the cohort (0 % and not in the group): still v1, no new frame.
-    await new Promise((r) => setTimeout(r, 300))
+    // Outside the cohort (0 % and not in the group): still v1, no new frame. The
+    // push that reached the canary went to every session at once.
+    await caughtUp(other)
     expect(other.frames.some(isModel(2))).toBe(false)
   })
 
@@ -132,6 +131,7 @@ describe('staged rollout', () => {
 
   it('promotes, pauses and aborts from the CLI, with exit codes scripts can rely on', async () => {
     const canary = clients[0] as DeviceClient
+    const from = canary.frames.length
     const promoted = await modelsCli(['promote', 'wine', '2', '--percent', '50', ...cliFlags(config)])
     expect(promoted.code, promoted.stderr).toBe(0)
     let status = await modelsCli(['status', 'wine', ...cliFlags(config)])
@@ -150,21 +150,25 @@ describe('staged rollout', () => {
     status = await modelsCli(['status', 'wine', ...cliFlags(config)])
     expect(status.stdout).toContain('PAUSED — line 3 maintenance')
 
-    const from = canary.frames.length
     const aborted = await modelsCli(['abort', 'wine', '--reason', 'bad batch', ...cliFlags(config)])
     expect(aborted.code, aborted.stderr).toBe(0)
     status = await modelsCli(['status', 'wine', ...cliFlags(config)])
     expect(status.stdout).toContain('ABORTED')
-    // Aborted: every device is sent back to stable.
-    const rollout = (await (await api('/v1/models/wine/rollout')).json()) as { rollout: { state: string } }
-    expect(rollout.rollout.state).toBe('aborted')
+    // Aborted: every device is sent back to stable, once the bridge has read the abort.
+    await eventually(async () => {
+      const body = (await (await api('/v1/models/wine/rollout')).json()) as { rollout: { state: string } }
+      return body.rollout.state === 'aborted' ? true : undefined
+    })
     // A canary device, which ran v2 before, is assigned v1 again: asked over REST, and on a new connection.
     expect(await assigned()).toBe(1)
     const fresh = await connect('press-canary-2', ['canary'])
     const welcomeModel = await fresh.waitFor((f): f is ModelFrame => f.type === 'model')
     expect(welcomeModel.version).toBe(1)
-    // A connected canary that was pushed anything after the abort was pushed v1.
-    if (canary.frames.slice(from).some((f) => f.type === 'model')) await canary.waitFor(isModel(1), 20_000, from)
+    // The connected canary was pushed v2 on the promotion, and v1 after it (on the pause or the abort).
+    await caughtUp(canary)
+    const pushed = canary.frames.slice(from).flatMap((f) => (f.type === 'model' ? [f.version] : []))
+    expect(pushed).toContain(2)
+    expect(pushed.at(-1)).toBe(1)
 
     const again = await modelsCli(['abort', 'wine', ...cliFlags(config)])
     expect(again.code).not.toBe(0)

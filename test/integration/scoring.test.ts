@@ -10,12 +10,11 @@ import { nodeOnnxWasm } from '../../edge-agent/src/node/onnx-wasm.ts'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
 import {
   cliConfigFile,
-  cliFlags,
   eventually,
   modelBridgeOverrides,
   modelCopy,
-  modelsCli,
   modelsDir,
+  publishModel,
 } from '../support/models.ts'
 
 // Server-side scoring (docs/models.md, "Server-side scoring") against a real
@@ -68,8 +67,7 @@ function expectSameOutputs(server: NamedOutputs, local: NamedOutputs): void {
 beforeAll(async () => {
   operator = await deviceToken('ops-console', { groups: ['operators'] })
   bridge = await startTestBridge(topics, modelBridgeOverrides())
-  const published = await modelsCli(['publish', wineDir, '--quiet', ...cliFlags(config)])
-  expect(published.code, published.stderr).toBe(0)
+  await publishModel(wineDir, config)
   // v2: the same bytes, but golden vectors it cannot reproduce; rolled out to group "canary" only.
   const broken = modelCopy('wine', (m) => {
     m.version = 2
@@ -77,8 +75,7 @@ beforeAll(async () => {
     const golden = m.golden as { vectors: { output: Record<string, unknown> }[] }
     ;(golden.vectors[0] as { output: Record<string, unknown> }).output.probabilities = [[0, 1, 0]]
   })
-  const second = await modelsCli(['publish', broken, '--quiet', ...cliFlags(config)])
-  expect(second.code, second.stderr).toBe(0)
+  await publishModel(broken, config)
 
   // The device side: the agent's own engine (onnxruntime-web) on the same file.
   const engine = await createOnnxEngine({ threads: 1, onnxWasm: nodeOnnxWasm })

@@ -45,6 +45,15 @@ export function cliFlags(config: string): string[] {
   return ['--config', config, '--trusted-key', `dev=${devPublicKey}`]
 }
 
+/**
+ * `kafka-edge-models publish dir --quiet ...flags` for a test's topics; throws
+ * with the CLI's stderr unless it exits 0 (tests of refusals call modelsCli).
+ */
+export async function publishModel(dir: string, config: string, flags: string[] = []): Promise<void> {
+  const result = await modelsCli(['publish', dir, ...flags, '--quiet', ...cliFlags(config)])
+  if (result.code !== 0) throw new Error(`publish ${dir} exited ${result.code}: ${result.stderr}`)
+}
+
 /** A copy of a committed model in a temp dir, optionally re-signed with changes (dev key). */
 export function modelCopy(name: string, change?: (manifest: Record<string, unknown>) => void): string {
   const dir = mkdtempSync(join(tmpdir(), `kafka-edge-model-${name}-`))
