@@ -1,5 +1,5 @@
 """Shared helpers of the model build: deterministic file output, onnxruntime
-sessions, static int8 quantization and the unsigned manifest.
+sessions, static int8 quantization, golden vectors and the unsigned manifest.
 
 Everything written here must be a pure function of the pinned packages and
 the fixed seeds: no timestamps, no absolute paths, no dict-order surprises.
@@ -195,33 +195,51 @@ def to_json_list(value: np.ndarray) -> list[Any]:
     return arr.astype(np.int64).tolist()
 
 
-def manifest(
+def write_golden(
+    folder: Path,
+    *,
+    name: str,
+    tolerance: float,
+    inputs: list[dict[str, Any]],
+    models: dict[str, dict[str, Any]],
+) -> None:
+    """folder/golden.json: reference outputs per model file (key: its path in
+    the folder; value: its format, vectors and optionally its own tolerance)."""
+    write_json(folder / "golden.json", {"name": name, "tolerance": tolerance, "inputs": inputs, "models": models})
+
+
+def write_manifest(
+    folder: Path,
     *,
     name: str,
     fmt: str,
     entry: str,
-    folder: Path,
     files: Iterable[str],
     inputs: list[dict[str, Any]],
     outputs: list[dict[str, Any]],
     tolerance: float,
     vectors: list[dict[str, Any]],
     version: int = 1,
-) -> dict[str, Any]:
-    """The unsigned manifest; scripts/sign-manifests.ts adds `signature`."""
-    return {
-        "name": name,
-        "version": version,
-        "format": fmt,
-        "entry": entry,
-        "files": [file_entry(folder, f) for f in files],
-        "inputs": inputs,
-        "outputs": outputs,
-        "golden": {"tolerance": tolerance, "vectors": vectors},
-        "rollout": DEFAULT_ROLLOUT,
-        "createdAt": CREATED_AT,
-        "expiresAt": None,
-    }
+) -> None:
+    """folder/manifest.json, unsigned (scripts/sign-manifests.ts adds
+    `signature`). `files` are paths in the same folder: the manifest hashes
+    the files that sit beside it."""
+    write_json(
+        folder / "manifest.json",
+        {
+            "name": name,
+            "version": version,
+            "format": fmt,
+            "entry": entry,
+            "files": [file_entry(folder, f) for f in files],
+            "inputs": inputs,
+            "outputs": outputs,
+            "golden": {"tolerance": tolerance, "vectors": vectors},
+            "rollout": DEFAULT_ROLLOUT,
+            "createdAt": CREATED_AT,
+            "expiresAt": None,
+        },
+    )
 
 
 def fmt_size(n: int) -> str:

@@ -210,22 +210,17 @@ def build(out_dir: Path) -> dict[str, Any]:
             )
         tolerance = INT8_TOLERANCE if key == "model.int8.onnx" else TOLERANCE
         golden_models[key] = {"format": "onnx", "tolerance": tolerance, "vectors": vectors}
-    common.write_json(
-        out_dir / "golden.json", {"name": NAME, "tolerance": TOLERANCE, "inputs": inputs, "models": golden_models}
-    )
-    common.write_json(
-        out_dir / "manifest.json",
-        common.manifest(
-            name=NAME,
-            fmt="onnx",
-            entry="model.int8.onnx",
-            folder=out_dir,
-            files=["model.int8.onnx", "tokenizer.json"],
-            inputs=inputs,
-            outputs=outputs,
-            tolerance=INT8_TOLERANCE,
-            vectors=[{"input": v["input"], "output": v["output"]} for v in golden_models["model.int8.onnx"]["vectors"]],
-        ),
+    common.write_golden(out_dir, name=NAME, tolerance=TOLERANCE, inputs=inputs, models=golden_models)
+    common.write_manifest(
+        out_dir,
+        name=NAME,
+        fmt="onnx",
+        entry="model.int8.onnx",
+        files=["model.int8.onnx", "tokenizer.json"],
+        inputs=inputs,
+        outputs=outputs,
+        tolerance=INT8_TOLERANCE,
+        vectors=[{"input": v["input"], "output": v["output"]} for v in golden_models["model.int8.onnx"]["vectors"]],
     )
     sizes = {p.name: p.stat().st_size for p in (fp32_path, int8_path, out_dir / "tokenizer.json")}
     summary = {

@@ -131,10 +131,7 @@ def build(out_dir: Path) -> dict[str, Any]:
             )
         golden_models[key] = {"format": fmt, "vectors": vectors}
 
-    common.write_json(
-        out_dir / "golden.json",
-        {"name": NAME, "tolerance": TOLERANCE, "inputs": [INPUT_META], "models": golden_models},
-    )
+    common.write_golden(out_dir, name=NAME, tolerance=TOLERANCE, inputs=[INPUT_META], models=golden_models)
 
     def outputs_meta(score_shape: list[int]) -> list[dict[str, Any]]:
         return [
@@ -155,33 +152,27 @@ def build(out_dir: Path) -> dict[str, Any]:
             for v in golden_models[key]["vectors"][:3]
         ]
 
-    common.write_json(
-        out_dir / "manifest.json",
-        common.manifest(
-            name=NAME,
-            fmt="onnx",
-            entry="model.int8.onnx",
-            folder=out_dir,
-            files=["model.int8.onnx"],
-            inputs=[INPUT_META],
-            outputs=outputs_meta([-1]),
-            tolerance=TOLERANCE,
-            vectors=small_vectors("model.int8.onnx"),
-        ),
+    common.write_manifest(
+        out_dir,
+        name=NAME,
+        fmt="onnx",
+        entry="model.int8.onnx",
+        files=["model.int8.onnx"],
+        inputs=[INPUT_META],
+        outputs=outputs_meta([-1]),
+        tolerance=TOLERANCE,
+        vectors=small_vectors("model.int8.onnx"),
     )
-    common.write_json(
-        tfjs_dir / "manifest.json",
-        common.manifest(
-            name=f"{NAME}-tfjs",
-            fmt="tfjs",
-            entry="model.json",
-            folder=tfjs_dir,
-            files=["model.json", tfjs.SHARD],
-            inputs=[INPUT_META],
-            outputs=outputs_meta([-1, 1]),
-            tolerance=TOLERANCE,
-            vectors=small_vectors("tfjs/model.json"),
-        ),
+    common.write_manifest(
+        tfjs_dir,
+        name=f"{NAME}-tfjs",
+        fmt="tfjs",
+        entry="model.json",
+        files=["model.json", tfjs.SHARD],
+        inputs=[INPUT_META],
+        outputs=outputs_meta([-1, 1]),
+        tolerance=TOLERANCE,
+        vectors=small_vectors("tfjs/model.json"),
     )
 
     n_weights = sum(layer.w.size + layer.b.size for layer in layers)

@@ -122,32 +122,27 @@ def build(out_dir: Path) -> dict[str, Any]:
         {"name": "label", "dtype": "int64", "shape": [-1], "labels": labels},
         {"name": "probabilities", "dtype": "float32", "shape": [-1, len(labels)], "labels": labels},
     ]
-    common.write_json(
-        out_dir / "golden.json",
-        {
-            "name": NAME,
-            "tolerance": TOLERANCE,
-            "inputs": inputs,
-            "models": {k: {"format": "onnx", "vectors": v} for k, v in golden_models.items()},
-        },
+    common.write_golden(
+        out_dir,
+        name=NAME,
+        tolerance=TOLERANCE,
+        inputs=inputs,
+        models={k: {"format": "onnx", "vectors": v} for k, v in golden_models.items()},
     )
     # One vector per class in the manifest keeps it small.
     manifest_vectors = [
         {"input": v["input"], "output": v["output"]} for v in golden_models["model.int8.onnx"][::3]
     ]
-    common.write_json(
-        out_dir / "manifest.json",
-        common.manifest(
-            name=NAME,
-            fmt="onnx",
-            entry="model.int8.onnx",
-            folder=out_dir,
-            files=["model.int8.onnx"],
-            inputs=inputs,
-            outputs=outputs_meta,
-            tolerance=TOLERANCE,
-            vectors=manifest_vectors,
-        ),
+    common.write_manifest(
+        out_dir,
+        name=NAME,
+        fmt="onnx",
+        entry="model.int8.onnx",
+        files=["model.int8.onnx"],
+        inputs=inputs,
+        outputs=outputs_meta,
+        tolerance=TOLERANCE,
+        vectors=manifest_vectors,
     )
 
     sizes = {p.name: p.stat().st_size for p in (fp32_path, int8_path)}
