@@ -24,7 +24,7 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`)
 }
 
-function open(index: number, token: string): Promise<void> {
+function open(token: string): Promise<void> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, ['kafka-edge.v1'], {
       headers: { authorization: `Bearer ${token}` },
@@ -60,7 +60,6 @@ function open(index: number, token: string): Promise<void> {
       }
       finish(false, `closed ${code}`)
     })
-    void index
   })
 }
 
@@ -74,7 +73,7 @@ async function main(): Promise<void> {
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++
-        await open(i, tokens[i] as string)
+        await open(tokens[i] as string)
       }
     }),
   )

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { createInterface } from 'node:readline'
+import { clientEvents } from './client-events.ts'
 import type { BenchResult } from './report.ts'
 import {
   type Child,
@@ -28,7 +29,7 @@ export const connectionsSettings = {
 
 export const connectionsTargets = { sessions: 10_000, bridge_rss_mb: 300 }
 
-interface ClientEvent {
+interface ConnEvent {
   event: 'ready' | 'final' | 'error'
   welcomed?: number
   failed?: number
@@ -51,40 +52,6 @@ interface HoldResult {
   closeCodes: Record<string, number>
 }
 
-function lines(child: Child): (event: ClientEvent['event'], timeoutMs: number) => Promise<ClientEvent> {
-  const queue: ClientEvent[] = []
-  const waiters: (() => void)[] = []
-  const stdout = child.process.stdout
-  if (!stdout) throw new Error('client has no stdout')
-  createInterface({ input: stdout }).on('line', (line) => {
-    try {
-      queue.push(JSON.parse(line) as ClientEvent)
-    } catch {
-      return
-    }
-    for (const w of waiters.splice(0)) w()
-  })
-  return async (event, timeoutMs) => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const i = queue.findIndex((e) => e.event === event || e.event === 'error')
-      if (i >= 0) {
-        const found = queue.splice(i, 1)[0] as ClientEvent
-        if (found.event === 'error') throw new Error(`load generator failed: ${found.message}`)
-        return found
-      }
-      if (Date.now() > deadline) throw new Error(`no "${event}" from a load generator within ${timeoutMs} ms`)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000)
-        waiters.push(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
-    }
-  }
-}
-
 /** Opens the sessions from several child processes, holds them, and collects what each saw. */
 async function holdSessions(
   td: Teardown,
@@ -95,7 +62,7 @@ async function holdSessions(
 ): Promise<HoldResult> {
   const s = connectionsSettings
   const per = Math.ceil(s.sessions / s.children)
-  const clients: { child: Child; next: ReturnType<typeof lines> }[] = []
+  const clients: { child: Child; next: ReturnType<typeof clientEvents<ConnEvent>> }[] = []
   const started = performance.now()
   for (let i = 0; i < s.children; i++) {
     const count = Math.min(per, s.sessions - i * per)
@@ -110,7 +77,7 @@ async function holdSessions(
       stdin: true,
       stdout: 'pipe',
     })
-    clients.push({ child, next: lines(child) })
+    clients.push({ child, next: clientEvents<ConnEvent>(child, 'load generator') })
   }
   const ready = await Promise.all(clients.map((c) => c.next('ready', 180_000)))
   const connectMs = Math.round(performance.now() - started)
@@ -126,7 +93,7 @@ async function holdSessions(
   for (const c of clients) c.child.process.stdin?.write('report\n')
   const finals = await Promise.all(clients.map((c) => c.next('final', 30_000)))
   await Promise.all(clients.map((c) => c.child.stop(5000)))
-  const merge = (key: 'failures' | 'closeCodes', events: ClientEvent[]) => {
+  const merge = (key: 'failures' | 'closeCodes', events: ConnEvent[]) => {
     const out: Record<string, number> = {}
     for (const e of events) for (const [k, v] of Object.entries(e[key] ?? {})) out[k] = (out[k] ?? 0) + v
     return out

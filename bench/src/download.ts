@@ -1,22 +1,18 @@
 // download: a 20 MB model file through the bridge (verified cache, ETag,
 // immutable) on loopback, against a bare node:http static file server
 // serving the same bytes in the same run (child process as well).
-import { execFile } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
-import { join } from 'node:path'
-import { devPublicKey, blobModel } from './model-fixtures.ts'
+import { blobModel, modelBridgeConfig, publishModel } from './model-fixtures.ts'
 import type { BenchResult } from './report.ts'
 import {
   deviceToken,
   log,
-  repoRoot,
+  pollUntil,
   round,
-  sleep,
   spawnNode,
   startBridgeProcess,
   startKafka,
   Teardown,
-  workDir,
   envNumber,
 } from './stack.ts'
 import { freePort } from '@kafka-edge/dev-kafka'
@@ -62,41 +58,17 @@ export async function download(): Promise<BenchResult> {
     const s = downloadSettings
     const { brokers } = await startKafka(td, 'download')
     const prefix = `download-${randomUUID().slice(0, 8)}`
-    const bridge = await startBridgeProcess(td, {
-      brokers,
-      prefix,
-      config: { models: { signingKeys: { dev: devPublicKey }, cacheDir: join(workDir, 'download-cache') } },
-    })
+    const bridge = await startBridgeProcess(td, { brokers, prefix, config: modelBridgeConfig('download') })
     const model = blobModel('bench-blob', s.megabytes * 1_000_000)
     log(`publishing a ${s.megabytes} MB model file`)
-    const bin = join(repoRoot, 'proxy-bridge/bin/kafka-edge-models.js')
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        [
-          bin,
-          'publish',
-          model.dir,
-          '--config',
-          join(workDir, `${prefix}-bridge.json`),
-          '--brokers',
-          brokers.join(','),
-          '--trusted-key',
-          `dev=${devPublicKey}`,
-          '--quiet',
-        ],
-        (error, _out, stderr) => (error ? reject(new Error(stderr)) : resolve()),
-      ),
-    )
+    await publishModel(model.dir, bridge, brokers)
     const url = `${bridge.url}/v1/models/bench-blob/1/files/blob.bin`
     const headers = { authorization: `Bearer ${await deviceToken('bench-downloader')}` }
-    const deadline = Date.now() + 120_000
-    for (;;) {
-      const res = await fetch(url, { headers, method: 'HEAD' })
-      if (res.status === 200) break
-      if (Date.now() > deadline) throw new Error(`the bridge did not verify the file in time (${res.status})`)
-      await sleep(250)
-    }
+    await pollUntil(
+      async () => ((await fetch(url, { headers, method: 'HEAD' })).status === 200 ? true : undefined),
+      120_000,
+      'the bridge serving the verified file',
+    )
     log('bridge serves the file; warming up')
     await measure(url, headers, 2)
     const viaBridge = await measure(url, headers, s.rounds)
@@ -106,8 +78,12 @@ export async function download(): Promise<BenchResult> {
     const reference = spawnNode(td, 'download-static', ['-e', staticServer], {
       env: { FILE: model.file, PORT: String(port) },
     })
-    await sleep(500)
     const refUrl = `http://127.0.0.1:${port}/blob.bin`
+    await pollUntil(
+      async () => ((await fetch(refUrl, { method: 'HEAD' }).catch(() => undefined))?.status === 200 ? true : undefined),
+      30_000,
+      'the static server listening',
+    )
     await measure(refUrl, {}, 2)
     const bare = await measure(refUrl, {}, s.rounds)
     await reference.stop()

@@ -1,7 +1,7 @@
 // A load-generator child for the fanout benchmark: opens COUNT sessions
 // (hello, welcome), then records when each receives a `model` frame for
 // VERSION. Prints {"event":"ready"} once all are open; on "report" (stdin)
-// prints {"event":"final","received":n,"last":ms-epoch,"times":[...]}.
+// prints {"event":"final","received":n,"times":[ms-epoch, ...]}.
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 import { deviceToken } from './stack.ts'

@@ -2,28 +2,23 @@
 // connected to one bridge child process; the rollout of v2 is promoted to
 // 100 % (one transaction on edge.models) and every session's `model` frame
 // for v2 is timed from the moment that commit returned.
-import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { ModelRegistry } from '../../proxy-bridge/src/models/registry.ts'
 import { withPromoted } from '../../proxy-bridge/src/models/model-state.ts'
 import { changeModelState } from '../../proxy-bridge/src/models/state-writer.ts'
-import { devPublicKey, wineVersion } from './model-fixtures.ts'
+import { clientEvents } from './client-events.ts'
+import { modelBridgeConfig, publishModel, wineVersion } from './model-fixtures.ts'
 import type { BenchResult } from './report.ts'
 import {
   benchTopics,
-  type Child,
   log,
   percentile,
-  repoRoot,
   round,
   sleep,
   spawnNode,
   startBridgeProcess,
   startKafka,
   Teardown,
-  workDir,
   envNumber,
 } from './stack.ts'
 
@@ -33,51 +28,13 @@ export const fanoutSettings = {
 }
 export const fanoutTargets = { p100_ms: 2000 }
 
-interface ClientLine {
+interface FanoutEvent {
   event: 'ready' | 'final' | 'error'
   welcomed?: number
   failed?: number
   received?: number
   times?: number[]
   message?: string
-}
-
-function reader(child: Child): (event: ClientLine['event'], timeoutMs: number) => Promise<ClientLine> {
-  const queue: ClientLine[] = []
-  const stdout = child.process.stdout
-  if (!stdout) throw new Error('client has no stdout')
-  createInterface({ input: stdout }).on('line', (line) => {
-    try {
-      queue.push(JSON.parse(line) as ClientLine)
-    } catch {
-      // not ours
-    }
-  })
-  return async (event, timeoutMs) => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const i = queue.findIndex((e) => e.event === event || e.event === 'error')
-      if (i >= 0) {
-        const found = queue.splice(i, 1)[0] as ClientLine
-        if (found.event === 'error') throw new Error(`fanout client failed: ${found.message}`)
-        return found
-      }
-      if (Date.now() > deadline) throw new Error(`no "${event}" from a fanout client within ${timeoutMs} ms`)
-      await sleep(100)
-    }
-  }
-}
-
-function cli(args: string[], brokers: string[]): Promise<void> {
-  const bin = join(repoRoot, 'proxy-bridge/bin/kafka-edge-models.js')
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [bin, ...args, '--brokers', brokers.join(','), '--trusted-key', `dev=${devPublicKey}`, '--quiet'],
-      (error, _out, stderr) =>
-        error ? reject(new Error(`kafka-edge-models ${args[0]} failed: ${stderr}`)) : resolve(),
-    )
-  })
 }
 
 export async function fanout(): Promise<BenchResult> {
@@ -87,15 +44,10 @@ export async function fanout(): Promise<BenchResult> {
     const { brokers } = await startKafka(td, 'fanout')
     const prefix = `fanout-${randomUUID().slice(0, 8)}`
     const topics = benchTopics(prefix)
-    const bridge = await startBridgeProcess(td, {
-      brokers,
-      prefix,
-      config: { models: { signingKeys: { dev: devPublicKey }, cacheDir: join(workDir, 'fanout-cache') } },
-    })
-    const configFile = join(workDir, `${prefix}-bridge.json`)
+    const bridge = await startBridgeProcess(td, { brokers, prefix, config: modelBridgeConfig('fanout') })
     log('publishing wine v1 (100 %) and v2 (0 %)')
-    await cli(['publish', wineVersion(1, 100), '--config', configFile], brokers)
-    await cli(['publish', wineVersion(2, 0), '--config', configFile], brokers)
+    await publishModel(wineVersion(1, 100), bridge, brokers)
+    await publishModel(wineVersion(2, 0), bridge, brokers)
 
     log(`opening ${s.sessions} sessions from ${s.children} processes`)
     const per = Math.ceil(s.sessions / s.children)
@@ -110,7 +62,7 @@ export async function fanout(): Promise<BenchResult> {
         stdin: true,
         stdout: 'pipe',
       })
-      return { child, next: reader(child) }
+      return { child, next: clientEvents<FanoutEvent>(child, 'fanout client') }
     })
     const ready = await Promise.all(clients.map((c) => c.next('ready', 300_000)))
     const welcomed = ready.reduce((n, r) => n + (r.welcomed ?? 0), 0)

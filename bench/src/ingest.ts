@@ -94,8 +94,8 @@ export async function ingest(): Promise<BenchResult> {
     await sleep(Math.min(2000, intervalMs))
     for (const d of devices) d.recordLatency = true
     const txnHistogram = 'kafka_edge_kafka_transaction_seconds'
-    const txnBefore = histogramBuckets(await bridge.metrics(), txnHistogram)
     const before = await bridge.metrics()
+    const txnBefore = histogramBuckets(before, txnHistogram)
     const txnCountBefore = metricValue(before, `${txnHistogram}_count`)
     // Stop-the-world time in the bridge: what a frame waits for besides Kafka.
     const gcSeconds = 'kafka_edge_bridge_nodejs_gc_duration_seconds_sum'

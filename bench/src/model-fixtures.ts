@@ -1,6 +1,7 @@
 // Signed model directories for the model benchmarks, made with the
 // DEVELOPMENT key (models/keys): a copy of wine, or a synthetic model with one
-// file of a given size.
+// file of a given size; and what a bench bridge needs to serve them.
+import { execFile } from 'node:child_process'
 import { randomBytes, createHash } from 'node:crypto'
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,6 +10,25 @@ import { repoRoot, workDir } from './stack.ts'
 
 export const devPublicKey = join(repoRoot, 'models', 'keys', 'dev-ed25519.public.pem')
 const devPrivateKey = join(repoRoot, 'models', 'keys', 'dev-ed25519.private.pem')
+
+/** Bridge config section that trusts the development key, with its own file cache. */
+export function modelBridgeConfig(name: string): Record<string, unknown> {
+  return { models: { signingKeys: { dev: devPublicKey }, cacheDir: join(workDir, `${name}-cache`) } }
+}
+
+/** `kafka-edge-models publish dir` to a bench bridge's topics (its config file names them). */
+export function publishModel(dir: string, bridge: { configFile: string }, brokers: string[]): Promise<void> {
+  const bin = join(repoRoot, 'proxy-bridge/bin/kafka-edge-models.js')
+  const args = ['publish', dir, '--config', bridge.configFile, '--brokers', brokers.join(',')]
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [bin, ...args, '--trusted-key', `dev=${devPublicKey}`, '--quiet'],
+      (error, _out, stderr) =>
+        error ? reject(new Error(`kafka-edge-models publish ${dir} failed: ${stderr}`)) : resolve(),
+    )
+  })
+}
 
 function writeSigned(dir: string, manifest: Record<string, unknown>): void {
   const signed = signManifest(manifest, readFileSync(devPrivateKey, 'utf8'), 'dev')

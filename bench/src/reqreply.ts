@@ -4,11 +4,9 @@
 import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { Producer } from '@platformatic/kafka'
-import { SignJWT } from 'jose'
 import type { BenchResult } from './report.ts'
 import {
   type BridgeProcess,
-  benchSecret,
   benchTopics,
   CpuMeter,
   deviceToken,
@@ -32,16 +30,6 @@ export const reqreplySettings = {
   fanoutRate: envNumber('BENCH_FANOUT_RATE', 10),
 }
 export const reqreplyTargets = { p99_ms: 50 }
-
-async function operatorToken(): Promise<string> {
-  const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ groups: ['operators'], topics: [] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('bench-operator')
-    .setIssuedAt(now)
-    .setExpirationTime(now + 3600)
-    .sign(new TextEncoder().encode(benchSecret))
-}
 
 async function connectAll(
   bridge: BridgeProcess,
@@ -79,7 +67,7 @@ async function roundTrip(td: Teardown, brokers: string[], kafkaPid: number | und
   })
   log(`${devices.length} devices subscribed; ${s.rate} requests/s for ${s.warmupMs} ms warm-up + ${s.windowMs} ms`)
 
-  const operator = await operatorToken()
+  const operator = await deviceToken('bench-operator', ['operators'])
   const agent = new Agent({ keepAlive: true, maxSockets: 256 })
   td.add('http agent', () => agent.destroy())
   const latencies: number[] = []

@@ -9,7 +9,7 @@ import { fanout, fanoutTargets } from './fanout.ts'
 import { inference, inferenceTargets } from './inference.ts'
 import { ingest, ingestTargets } from './ingest.ts'
 import { outbox, outboxTargets } from './outbox.ts'
-import { type BenchResult, writeResult } from './report.ts'
+import { type BenchResult, resultsDir, writeResult } from './report.ts'
 import { reqreply, reqreplyTargets } from './reqreply.ts'
 import { log, repoRoot } from './stack.ts'
 
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
     // Rewrites REPORT.md from the results the benchmarks last wrote, without running them.
     const results: Record<string, BenchResult> = {}
     for (const key of Object.keys(benchmarks)) {
-      const file = join(repoRoot, 'bench', 'results', `${key}.json`)
+      const file = join(resultsDir, `${key}.json`)
       if (existsSync(file)) results[key] = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
     }
     writeFileSync(join(repoRoot, 'bench', 'REPORT.md'), reportMarkdown(results))

@@ -21,6 +21,17 @@ export function log(message: string): void {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/** Calls `probe` every 250 ms until it returns a value (not undefined); throws after timeoutMs. */
+export async function pollUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
+    await sleep(250)
+  }
+}
+
 /** A numeric setting from the environment (BENCH_*), else the default. */
 export const envNumber = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 
@@ -214,6 +225,8 @@ export function spawnNode(
 
 export interface BridgeProcess extends Child {
   url: string
+  /** The config file it was started with; `kafka-edge-models --config` reads the topics from it. */
+  configFile: string
   rss: RssSampler
   metrics(): Promise<string>
 }
@@ -284,24 +297,21 @@ export async function startBridgeProcess(td: Teardown, options: BridgeOptions): 
   const url = `http://127.0.0.1:${port}`
   const rss = new RssSampler(child.pid)
   td.add('rss sampler', () => rss.stop())
-  const deadline = Date.now() + 90_000
   let exited = false
   void child.exited.then(() => {
     exited = true
   })
-  for (;;) {
-    if (exited) throw new Error(`bridge exited at start; see ${join(workDir, `${options.prefix}-bridge.log`)}`)
-    try {
-      const res = await fetch(`${url}/readyz`)
-      if (res.status === 200) break
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error('bridge not ready within 90 s')
-    await sleep(250)
-  }
+  await pollUntil(
+    async () => {
+      if (exited) throw new Error(`bridge exited at start; see ${join(workDir, `${options.prefix}-bridge.log`)}`)
+      const res = await fetch(`${url}/readyz`).catch(() => undefined) // undefined: not listening yet
+      return res?.status === 200 ? true : undefined
+    },
+    90_000,
+    'bridge ready',
+  )
   log(`bridge ready at ${url} (pid ${child.pid}, rss ${(rss.sample() / 1024) | 0} MB)`)
-  return { ...child, url, rss, metrics: () => fetch(`${url}/metrics`).then((r) => r.text()) }
+  return { ...child, url, configFile, rss, metrics: () => fetch(`${url}/metrics`).then((r) => r.text()) }
 }
 
 /** Value of an unlabelled Prometheus sample, or of the sum of its labelled series. */
@@ -313,14 +323,15 @@ export function metricValue(text: string, name: string): number {
   return sum
 }
 
-export async function deviceToken(deviceId: string, secret = benchSecret, expiresInSec = 3600): Promise<string> {
+/** An hour's token the bench bridges accept; `groups: ['operators']` makes it an operator's. */
+export async function deviceToken(deviceId: string, groups: string[] = []): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ groups: [], topics: [] })
+  return new SignJWT({ groups, topics: [] })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(deviceId)
     .setIssuedAt(now)
-    .setExpirationTime(now + expiresInSec)
-    .sign(new TextEncoder().encode(secret))
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(benchSecret))
 }
 
 export function percentile(sorted: number[], p: number): number {
