@@ -3,6 +3,12 @@
  * The ModelStore in IndexedDB (through idb): one object store of files keyed
  * by path. Each mutation is one transaction with strict durability, so a
  * rename of a folder (all keys under it) is atomic as the core needs.
+ *
+ * A file being appended to (a download) takes each sync as one more part,
+ * keyed `<path>\0<n>`, instead of rewriting all it holds: a download writes
+ * its bytes once per sync, not once per sync for every byte before. Closing
+ * the append joins the parts back into one value; read and size count parts
+ * a crash left behind.
  */
 
 import { type IDBPDatabase, openDB } from 'idb'
@@ -13,6 +19,9 @@ const FILES = 'files'
 const STRICT = { durability: 'strict' } as const
 
 const under = (dir: string) => IDBKeyRange.bound(`${dir}/`, `${dir}/\uffff`)
+const PART = '\u0000'
+const partsOf = (path: string) => IDBKeyRange.bound(`${path}${PART}`, `${path}${PART}\uffff`)
+const partKey = (path: string, n: number) => `${path}${PART}${String(n).padStart(10, '0')}`
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
@@ -43,7 +52,10 @@ export class IndexedDbModelStore implements ModelStore {
   }
 
   async read(path: string): Promise<Uint8Array | undefined> {
-    return (await this.db.get(FILES, path)) as Uint8Array | undefined
+    const tx = this.db.transaction(FILES)
+    const whole = (await tx.store.get(path)) as Uint8Array | undefined
+    const parts = whole === undefined ? [] : ((await tx.store.getAll(partsOf(path))) as Uint8Array[])
+    return parts.length === 0 ? whole : concat([whole as Uint8Array, ...parts])
   }
 
   async write(path: string, data: Uint8Array): Promise<void> {
@@ -58,11 +70,22 @@ export class IndexedDbModelStore implements ModelStore {
 
   async append(path: string): Promise<AppendHandle> {
     let pending: Uint8Array[] = []
-    const flush = async () => {
+    const sync = async () => {
       if (pending.length === 0) return
       const tx = this.db.transaction(FILES, 'readwrite', STRICT)
-      const existing = ((await tx.store.get(path)) as Uint8Array | undefined) ?? new Uint8Array()
-      await tx.store.put(concat([existing, ...pending]), path)
+      const key = (await tx.store.count(path)) === 0 ? path : partKey(path, (await tx.store.count(partsOf(path))) + 1)
+      await tx.store.put(concat(pending), key)
+      await tx.done
+      pending = []
+    }
+    const close = async () => {
+      const tx = this.db.transaction(FILES, 'readwrite', STRICT)
+      if (pending.length > 0 || (await tx.store.count(partsOf(path))) > 0) {
+        const whole = ((await tx.store.get(path)) as Uint8Array | undefined) ?? new Uint8Array()
+        const parts = (await tx.store.getAll(partsOf(path))) as Uint8Array[]
+        await tx.store.put(concat([whole, ...parts, ...pending]), path)
+        await tx.store.delete(partsOf(path))
+      }
       await tx.done
       pending = []
     }
@@ -70,8 +93,8 @@ export class IndexedDbModelStore implements ModelStore {
       write: async (chunk) => {
         pending.push(chunk.slice())
       },
-      sync: flush,
-      close: flush,
+      sync,
+      close,
     }
   }
 
@@ -81,25 +104,27 @@ export class IndexedDbModelStore implements ModelStore {
     if (single !== undefined) {
       await tx.store.put(single, to)
       await tx.store.delete(from)
-    } else {
-      let cursor = await tx.store.openCursor(under(from))
-      while (cursor) {
-        await tx.store.put(cursor.value, `${to}${String(cursor.key).slice(from.length)}`)
-        await cursor.delete()
-        cursor = await cursor.continue()
-      }
+    }
+    // A file's parts, or everything under a folder (its files' parts too).
+    let cursor = await tx.store.openCursor(single !== undefined ? partsOf(from) : under(from))
+    while (cursor) {
+      await tx.store.put(cursor.value, `${to}${String(cursor.key).slice(from.length)}`)
+      await cursor.delete()
+      cursor = await cursor.continue()
     }
     await tx.done
   }
 
   async list(dir: string): Promise<string[]> {
-    const keys = (await this.db.getAllKeys(FILES, under(dir))) as string[]
+    // A file's parts go with its first key, which is always there.
+    const keys = ((await this.db.getAllKeys(FILES, under(dir))) as string[]).filter((k) => !k.includes(PART))
     return [...new Set(keys.map((k) => k.slice(dir.length + 1).split('/')[0] as string))].sort()
   }
 
   async remove(path: string): Promise<void> {
     const tx = this.db.transaction(FILES, 'readwrite', STRICT)
     await tx.store.delete(path)
+    await tx.store.delete(partsOf(path))
     await tx.store.delete(under(path))
     await tx.done
   }

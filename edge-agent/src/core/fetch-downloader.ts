@@ -23,10 +23,11 @@ export function createFetchDownloader(options: FetchDownloaderOptions): Download
       const controller = new AbortController()
       const abort = () => controller.abort(signal?.reason)
       signal?.addEventListener('abort', abort, { once: true })
-      let timer = setTimeout(() => controller.abort(new Error(`no data for ${stallMs} ms`)), stallMs)
+      const arm = () => setTimeout(() => controller.abort(new Error(`no data for ${stallMs} ms`)), stallMs)
+      let timer = arm()
       const touch = () => {
         clearTimeout(timer)
-        timer = setTimeout(() => controller.abort(new Error(`no data for ${stallMs} ms`)), stallMs)
+        timer = arm()
       }
       const done = () => {
         clearTimeout(timer)

@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
-import type { OverflowPolicy } from '../core/outbox/outbox.ts'
+import { type OverflowPolicy, outboxDefaults } from '../core/outbox/outbox.ts'
 import { AgentError } from '../core/errors.ts'
 
 export interface BridgeConfig {
@@ -107,7 +107,7 @@ export function parseBridgeConfig(
 
   const outbox = section(o, 'outbox', 'bridge.outbox')
   only(outbox, 'bridge.outbox', ['dir', 'capBytes', 'overflow', 'ttlMs'])
-  const overflow = outbox.overflow ?? 'reject'
+  const overflow = outbox.overflow ?? outboxDefaults.overflow
   if (overflow !== 'reject' && overflow !== 'drop-oldest')
     throw new AgentError('E_CONFIG', '"bridge.outbox.overflow" must be "reject" or "drop-oldest"')
   const outboxDir = str(outbox, 'dir', 'bridge.outbox.dir')
@@ -133,9 +133,9 @@ export function parseBridgeConfig(
     token,
     outbox: {
       dir: outboxDir === undefined ? resolve(dataDir, 'outbox') : resolve(baseDir, outboxDir),
-      capBytes: int(outbox, 'capBytes', 'bridge.outbox.capBytes', 256 * 1024 * 1024, 1 << 20),
+      capBytes: int(outbox, 'capBytes', 'bridge.outbox.capBytes', outboxDefaults.capBytes, 1 << 20),
       overflow,
-      ttlMs: int(outbox, 'ttlMs', 'bridge.outbox.ttlMs', 0, 0),
+      ttlMs: int(outbox, 'ttlMs', 'bridge.outbox.ttlMs', outboxDefaults.ttlMs, 0),
     },
     records: {
       predictions: bool(records, 'predictions', 'bridge.records.predictions', true),

@@ -54,7 +54,7 @@ Configuration keys, the HTTP API and error codes: docs/agent.md.`
 
 const VERSION = '0.1.0'
 
-export function exitCodeFor(code: AgentErrorCode): number {
+function exitCodeFor(code: AgentErrorCode): number {
   if (code === 'E_USAGE' || code === 'E_CONFIG') return 2
   if (code.startsWith('E_INPUT') || code.startsWith('E_FEATURE') || code === 'E_JSON' || code === 'E_PAYLOAD_TOO_LARGE')
     return 3

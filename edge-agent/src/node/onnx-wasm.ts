@@ -13,10 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { AgentError } from '../core/errors.ts'
 import type { OnnxWasmSource } from '../core/ports.ts'
 
-export const ORT_WASM = 'ort-wasm-simd-threaded.wasm'
-export const ORT_GLUE = 'ort-wasm-simd-threaded.mjs'
+const ORT_WASM = 'ort-wasm-simd-threaded.wasm'
+const ORT_GLUE = 'ort-wasm-simd-threaded.mjs'
 
-export function findOrtWasmDir(): string {
+function findOrtWasmDir(): string {
   const here = dirname(fileURLToPath(import.meta.url))
   if (existsSync(join(here, ORT_WASM)) && existsSync(join(here, ORT_GLUE))) return here
   try {

@@ -10,7 +10,11 @@ export class FakeLink extends Emitter<LinkEvents> {
 
   onFrame(type: string, handler: (frame: never) => void): () => void {
     this.#handlers.set(type, [...(this.#handlers.get(type) ?? []), handler])
-    return () => {}
+    return () =>
+      this.#handlers.set(
+        type,
+        (this.#handlers.get(type) ?? []).filter((h) => h !== handler),
+      )
   }
 
   send(frame: SessionClientFrame): boolean {

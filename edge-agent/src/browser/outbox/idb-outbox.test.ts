@@ -1,6 +1,7 @@
 // fake-indexeddb stands in for a browser's IndexedDB in this unit test; the
 // browser demo's Playwright test drains the store in Chromium's real one.
 import 'fake-indexeddb/auto'
+import { openDB } from 'idb'
 import { describe, expect, it } from 'vitest'
 import { IdbOutbox } from './idb-outbox.ts'
 
@@ -67,5 +68,31 @@ describe('IdbOutbox', () => {
     expect(await dropping.resume(0)).toBe(1)
     expect((await dropping.peek(1, 1, 1 << 20)).map((e) => text(e.payload))).toEqual([String(stats.dropped.overflow)])
     await dropping.close()
+  })
+
+  it('sends a record whose bytes fail their CRC as a marker, keeping the seqs dense', async () => {
+    const db = name()
+    const a = await IdbOutbox.open(db)
+    for (let i = 1; i <= 3; i++) await a.append({ value: i })
+    await a.close()
+    const raw = await openDB(`kafka-edge-outbox-${db}`)
+    const frame = (await raw.get('records', 2)) as Uint8Array
+    frame[frame.length - 1] = (frame[frame.length - 1] as number) ^ 0x01
+    await raw.put('records', frame, 2)
+    raw.close()
+
+    const b = await IdbOutbox.open(db, { now: () => 42 })
+    const corrupt: number[] = []
+    b.on('corrupt', (c) => corrupt.push(c.seq))
+    const page = await b.peek(1, 10, 1 << 20)
+    expect(page.map((e) => [e.seq, text(e.payload)])).toEqual([
+      [1, '1'],
+      [2, 'null'],
+      [3, '3'],
+    ])
+    expect(page[1]).toMatchObject({ headers: { 'kafka-edge-corrupt': 'crc32c' }, appendedAt: 42, size: frame.length })
+    expect(corrupt).toEqual([2])
+    expect(b.stats().corrupted).toBe(1)
+    await b.close()
   })
 })

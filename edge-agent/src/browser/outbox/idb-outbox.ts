@@ -3,25 +3,17 @@
 // bookkeeping. Appends of one task go in one readwrite transaction with
 // durability "strict" (group commit); append() resolves when it completes.
 import { type IDBPDatabase, openDB } from 'idb'
-import { Emitter } from '../../core/outbox/emitter.ts'
 import { encodeFrame, readFrame } from '../../core/outbox/frame.ts'
+import { type Outbox, type OutboxOptions, type OutboxStats, outboxDefaults } from '../../core/outbox/outbox.ts'
 import {
-  type Outbox,
-  type OutboxEvents,
-  type OutboxOptions,
-  type OutboxStats,
-  outboxDefaults,
-} from '../../core/outbox/outbox.ts'
-import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
-import {
-  applyResume,
-  needsExactWatermark,
-  initialSeqState,
-  recordAck,
-  type SeqState,
-  toLsn,
-  toSeq,
-} from '../../core/outbox/seq-space.ts'
+  type OutboxEntry,
+  OutboxError,
+  type OutboxRecordInput,
+  outboxFull,
+  payloadOf,
+} from '../../core/outbox/record.ts'
+import { type DropReason, SeqOutbox } from '../../core/outbox/seq-outbox.ts'
+import { initialSeqState, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
 
 interface Held {
   lsn: number
@@ -39,28 +31,24 @@ export interface IdbOutboxOptions extends OutboxOptions {
   now?: () => number
 }
 
-export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
+export class IdbOutbox extends SeqOutbox implements Outbox {
   readonly #db: IDBPDatabase
   readonly #options: Required<OutboxOptions>
   readonly #now: () => number
-  readonly #state: SeqState
   /** lsn, size and age of every held record, oldest first: the cap and TTL work from it. */
   #held: Held[]
   #bytes: number
-  #durableLsn: number
   #pending: Pending[] = []
   #flushing: Promise<void> | undefined
   #closed = false
 
   private constructor(db: IDBPDatabase, options: IdbOutboxOptions, state: SeqState, held: Held[]) {
-    super()
+    super(state)
     this.#db = db
     this.#options = { ...outboxDefaults, ...options }
     this.#now = options.now ?? Date.now
-    this.#state = state
     this.#held = held
     this.#bytes = held.reduce((n, h) => n + h.size, 0)
-    this.#durableLsn = state.nextLsn - 1
   }
 
   /** Opens the outbox `name`, and asks the browser to keep its storage (navigator.storage.persist). */
@@ -88,29 +76,13 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
     return new IdbOutbox(db, options, state, held)
   }
 
-  get needsExactWatermark(): boolean {
-    return needsExactWatermark(this.#state)
-  }
-
-  get firstSeq(): number {
-    return toSeq(this.#state, this.#state.releasedLsn + 1)
-  }
-
-  get nextSeq(): number {
-    return toSeq(this.#state, this.#state.nextLsn)
-  }
-
-  get durableSeq(): number {
-    return toSeq(this.#state, this.#durableLsn)
-  }
-
   append(record: OutboxRecordInput): Promise<number> {
     if (this.#closed) return Promise.reject(new OutboxError('E_OUTBOX_CLOSED', 'the outbox is closed'))
     return new Promise((resolve, reject) => {
       try {
         const { encoding, payload } = payloadOf(record)
         const appendedAt = this.#now()
-        const lsn = this.#state.nextLsn
+        const lsn = this.state.nextLsn
         const timestamp = record.timestamp ?? appendedAt
         const frame = encodeFrame({ ...record, seq: lsn, encoding, payload, timestamp, appendedAt })
         this.#expire()
@@ -119,20 +91,17 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
           let freed = 0
           let through: number | undefined
           for (const h of this.#held) {
-            if (this.#options.overflow === 'reject' || h.lsn > this.#durableLsn) break
+            if (this.#options.overflow === 'reject' || h.lsn > this.durableLsn) break
             freed += h.size
             through = h.lsn
             if (this.#bytes - freed + frame.length <= this.#options.capBytes) break
           }
           if (through === undefined || this.#bytes - freed + frame.length > this.#options.capBytes) {
-            throw new OutboxError(
-              'E_OUTBOX_FULL',
-              `the outbox holds ${this.#bytes} of ${this.#options.capBytes} bytes; wait for the link to drain it`,
-            )
+            throw outboxFull(this.#bytes, this.#options.capBytes)
           }
-          this.#release(through, 'overflow')
+          this.release(through, 'overflow')
         }
-        this.#state.nextLsn++
+        this.state.nextLsn++
         const held = { lsn, size: frame.length, appendedAt }
         this.#held.push(held)
         this.#bytes += frame.length
@@ -152,10 +121,10 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
         try {
           const tx = this.#db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' })
           for (const p of group) void tx.objectStore('records').put(p.frame, p.lsn)
-          void tx.objectStore('meta').put({ ...this.#state, nextLsn: (group.at(-1) as Pending).lsn + 1 }, 'state')
+          void tx.objectStore('meta').put({ ...this.state, nextLsn: (group.at(-1) as Pending).lsn + 1 }, 'state')
           await tx.done
-          this.#durableLsn = (group.at(-1) as Pending).lsn
-          for (const p of group) p.resolve(toSeq(this.#state, p.lsn))
+          this.durableLsn = (group.at(-1) as Pending).lsn
+          for (const p of group) p.resolve(toSeq(this.state, p.lsn))
           this.emit('appended', { seq: this.durableSeq })
         } catch (error) {
           // Its lsns are taken and the next write would make them look durable:
@@ -170,30 +139,25 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
     }
   }
 
-  #release(lsn: number, reason?: 'overflow' | 'ttl'): void {
-    if (lsn <= this.#state.releasedLsn) return
+  protected override release(lsn: number, reason?: DropReason): void {
+    if (lsn <= this.state.releasedLsn) return
     let n = 0
     while (n < this.#held.length && (this.#held[n] as Held).lsn <= lsn) n++
     const gone = this.#held.splice(0, n)
     for (const h of gone) this.#bytes -= h.size
-    if (reason && gone.length) {
-      if (reason === 'overflow') this.#state.droppedOverflow += gone.length
-      else this.#state.droppedTtl += gone.length
-      this.emit('dropped', {
-        count: gone.length,
-        reason,
-        fromSeq: toSeq(this.#state, (gone[0] as Held).lsn),
-        toSeq: toSeq(this.#state, lsn),
-      })
-    }
-    this.#state.releasedLsn = lsn
+    if (reason && gone.length) this.countDropped(reason, gone.length, (gone[0] as Held).lsn, lsn)
+    this.state.releasedLsn = lsn
     void this.#persistRelease(lsn).catch(() => {})
+  }
+
+  protected override persistNumbering(): Promise<void> {
+    return this.#persistRelease(this.state.releasedLsn)
   }
 
   async #persistRelease(lsn: number): Promise<void> {
     const tx = this.#db.transaction(['records', 'meta'], 'readwrite')
     void tx.objectStore('records').delete(IDBKeyRange.upperBound(lsn))
-    void tx.objectStore('meta').put({ ...this.#state, nextLsn: this.#durableLsn + 1 }, 'state')
+    void tx.objectStore('meta').put({ ...this.state, nextLsn: this.durableLsn + 1 }, 'state')
     await tx.done
   }
 
@@ -202,17 +166,17 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
     const cutoff = this.#now() - this.#options.ttlMs
     let last: number | undefined
     for (const h of this.#held) {
-      if (h.appendedAt >= cutoff || h.lsn > this.#durableLsn) break
+      if (h.appendedAt >= cutoff || h.lsn > this.durableLsn) break
       last = h.lsn
     }
-    if (last !== undefined) this.#release(last, 'ttl')
+    if (last !== undefined) this.release(last, 'ttl')
   }
 
   async peek(fromSeq: number, maxRecords: number, maxBytes: number): Promise<OutboxEntry[]> {
     this.#expire()
-    const fromLsn = Math.max(toLsn(this.#state, fromSeq), this.#state.releasedLsn + 1)
-    if (fromLsn > this.#durableLsn) return []
-    const range = IDBKeyRange.bound(fromLsn, this.#durableLsn)
+    const fromLsn = Math.max(toLsn(this.state, fromSeq), this.state.releasedLsn + 1)
+    if (fromLsn > this.durableLsn) return []
+    const range = IDBKeyRange.bound(fromLsn, this.durableLsn)
     const out: OutboxEntry[] = []
     let bytes = 0
     let cursor = await this.#db.transaction('records').store.openCursor(range)
@@ -221,39 +185,12 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
       if (out.length > 0 && bytes + frame.length > maxBytes) break
       const lsn = Number(cursor.key)
       const read = readFrame(frame, 0)
-      if (read.kind === 'record') out.push({ ...read.entry, seq: toSeq(this.#state, lsn) })
-      else {
-        this.#state.corrupted++
-        this.emit('corrupt', { seq: toSeq(this.#state, lsn), reason: read.kind })
-        out.push({
-          seq: toSeq(this.#state, lsn),
-          encoding: 'json',
-          payload: new TextEncoder().encode('null'),
-          headers: { 'kafka-edge-corrupt': 'crc32c' },
-          timestamp: this.#now(),
-          appendedAt: this.#now(),
-          size: frame.length,
-        })
-      }
+      if (read.kind === 'record') out.push({ ...read.entry, seq: toSeq(this.state, lsn) })
+      else out.push(this.corruptEntry(lsn, read.kind, frame.length, this.#now()))
       bytes += frame.length
       cursor = await cursor.continue()
     }
     return out
-  }
-
-  async ack(throughSeq: number): Promise<void> {
-    this.#release(recordAck(this.#state, throughSeq, this.#durableLsn))
-  }
-
-  async resume(watermark: number): Promise<number> {
-    const { releaseLsn, renumbered } = applyResume(this.#state, watermark, this.#durableLsn)
-    this.#release(releaseLsn)
-    if (renumbered) {
-      // Durable before any record goes out under the new numbering.
-      await this.#persistRelease(this.#state.releasedLsn)
-      this.emit('renumbered', { shift: this.#state.shift, firstSeq: this.firstSeq })
-    }
-    return this.firstSeq
   }
 
   stats(): OutboxStats {
@@ -261,14 +198,11 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
     const head = this.#held[0]
     return {
       // Held lsns are contiguous from releasedLsn + 1.
-      depth: Math.max(0, this.#durableLsn - this.#state.releasedLsn),
+      depth: Math.max(0, this.durableLsn - this.state.releasedLsn),
       bytes: this.#bytes,
       capBytes: this.#options.capBytes,
       oldestAgeMs: head ? Math.max(0, this.#now() - head.appendedAt) : 0,
-      nextSeq: this.nextSeq,
-      ackedSeq: Math.max(0, toSeq(this.#state, this.#state.ackedLsn)),
-      dropped: { overflow: this.#state.droppedOverflow, ttl: this.#state.droppedTtl },
-      corrupted: this.#state.corrupted,
+      ...this.seqStats(),
     }
   }
 
@@ -276,7 +210,7 @@ export class IdbOutbox extends Emitter<OutboxEvents> implements Outbox {
     if (this.#closed) return
     while (this.#flushing) await this.#flushing
     this.#closed = true
-    await this.#persistRelease(this.#state.releasedLsn).catch(() => {})
+    await this.#persistRelease(this.state.releasedLsn).catch(() => {})
     this.#db.close()
   }
 }

@@ -131,4 +131,13 @@ describe('deliveries', () => {
     expect(link.sent).toEqual([])
     expect(deliveries.stats().acked).toEqual({})
   })
+
+  it('takes no more frames once stopped', async () => {
+    const { link, deliveries } = setup()
+    await deliveries.stop()
+    link.deliver({ type: 'records', records: [record(1, 'a')] })
+    await settle()
+    expect(link.sent).toEqual([])
+    expect(deliveries.stats().records).toBe(0)
+  })
 })

@@ -17,7 +17,6 @@ import {
   type ModelStatusFrame,
   SUBPROTOCOL_V1,
   type ServerFrame,
-  type SessionLimits,
   type WelcomeFrame,
 } from '../../protocol/v1.ts'
 import { Emitter } from '../outbox/emitter.ts'
@@ -96,7 +95,6 @@ interface InFlight {
 interface Session {
   socket: LinkSocket
   welcome?: WelcomeFrame
-  limits?: SessionLimits
   rate?: SendRate
   /** Next seq to put on the wire. */
   cursor: number
@@ -315,7 +313,6 @@ export class Link extends Emitter<LinkEvents> {
     const first = await this.#o.outbox.resume(welcome.watermark)
     if (session.closed) return
     session.welcome = welcome
-    session.limits = welcome.limits
     session.rate = new SendRate(welcome.limits.ratePerSec, welcome.limits.burst, this.#clock.now())
     session.cursor = first
     this.#watermark = welcome.watermark
@@ -330,7 +327,7 @@ export class Link extends Emitter<LinkEvents> {
   #heartbeat(session: Session): void {
     // Pings every interval; two unanswered ones in a row mean the connection is
     // dead, which is noticed within deadAfterMs of the last frame heard.
-    const deadAfter = Math.min(this.#o.deadAfterMs, 2 * (session.limits?.heartbeatMs ?? this.#o.deadAfterMs))
+    const deadAfter = Math.min(this.#o.deadAfterMs, 2 * (session.welcome?.limits.heartbeatMs ?? this.#o.deadAfterMs))
     const interval = Math.min(this.#o.pingMs, deadAfter / 3)
     const beat = () => {
       if (session.closed) return
@@ -420,7 +417,8 @@ export class Link extends Emitter<LinkEvents> {
     try {
       for (;;) {
         const s = this.#session
-        if (!s?.limits || !s.rate || s.closed || this.#state !== 'online') return
+        const limits = s?.welcome?.limits
+        if (!s || !limits || !s.rate || s.closed || this.#state !== 'online') return
         const now = this.#clock.now()
         if (now < s.pausedUntil) {
           // Timers may fire a little before the wall clock says so: come back then.
@@ -430,8 +428,8 @@ export class Link extends Emitter<LinkEvents> {
         if (s.inFlight.length >= this.#o.maxInFlightFrames) return
         const usedRecords = s.inFlight.reduce((n, f) => n + f.records, 0)
         const usedBytes = s.inFlight.reduce((n, f) => n + f.bytes, 0)
-        const maxRecords = Math.min(s.limits.maxBatchRecords, s.limits.credits.records - usedRecords)
-        const maxBytes = Math.min(s.limits.maxFrameBytes, s.limits.credits.bytes - usedBytes)
+        const maxRecords = Math.min(limits.maxBatchRecords, limits.credits.records - usedRecords)
+        const maxBytes = Math.min(limits.maxFrameBytes, limits.credits.bytes - usedBytes)
         if (maxRecords <= 0 || maxBytes <= 256) return
         if (s.cursor > this.#o.outbox.durableSeq) return
         const want = Math.min(maxRecords, this.#o.outbox.durableSeq - s.cursor + 1)

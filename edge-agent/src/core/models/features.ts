@@ -26,12 +26,24 @@ function checkNumber(name: string, v: unknown, integer: boolean): void {
     throw new AgentError('E_FEATURE_TYPE', `feature "${name}" needs integers, got ${v}`)
 }
 
+/** Every feature name a manifest's inputs list, built once per manifest rather than once per prediction. */
+const featureNames = new WeakMap<ModelManifest, ReadonlySet<string>>()
+
+function knownFeatures(manifest: ModelManifest): ReadonlySet<string> {
+  let known = featureNames.get(manifest)
+  if (known === undefined) {
+    known = new Set(manifest.inputs.flatMap((i) => i.features))
+    featureNames.set(manifest, known)
+  }
+  return known
+}
+
 /** Validates `input` against the manifest and returns the feeds, input name -> tensor. */
 export function inputToTensors(manifest: ModelManifest, input: unknown): Record<string, TensorValue> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     throw new AgentError('E_INPUT_INVALID', `the input is ${describe(input)}, not an object of features`)
   const record = input as Record<string, unknown>
-  const known = new Set(manifest.inputs.flatMap((i) => i.features))
+  const known = knownFeatures(manifest)
   const unknown = Object.keys(record).filter((k) => !known.has(k))
   if (unknown.length > 0)
     throw new AgentError(

@@ -35,6 +35,15 @@ function shape(v: unknown, at: string): number[] {
   return v as number[]
 }
 
+/** What an input and an output both are: an object with a name, a dtype and a shape. */
+function tensorSpec(v: unknown, at: string): Record<string, unknown> {
+  if (!isObject(v)) fail(`${at} must be an object`)
+  str(v, 'name', at)
+  if (!DTYPES.has(v.dtype as string)) fail(`${at}.dtype must be float32, int64 or int32`)
+  shape(v.shape, at)
+  return v
+}
+
 /** Parses manifest JSON text (or an already parsed value). Throws E_MANIFEST_INVALID. */
 export function parseManifest(source: string | unknown): ModelManifest {
   let m: unknown = source
@@ -62,12 +71,9 @@ export function parseManifest(source: string | unknown): ModelManifest {
   }
   if (!m.files.some((f) => (f as { path: string }).path === entry)) fail(`$.entry ${entry} is not in $.files`)
   if (!Array.isArray(m.inputs) || m.inputs.length === 0) fail('$.inputs must be a non-empty array')
-  for (const [i, input] of m.inputs.entries()) {
+  for (const [i, value] of m.inputs.entries()) {
     const at = `$.inputs[${i}]`
-    if (!isObject(input)) fail(`${at} must be an object`)
-    str(input, 'name', at)
-    if (!DTYPES.has(input.dtype as string)) fail(`${at}.dtype must be float32, int64 or int32`)
-    shape(input.shape, at)
+    const input = tensorSpec(value, at)
     if (
       !Array.isArray(input.features) ||
       input.features.length === 0 ||
@@ -76,12 +82,9 @@ export function parseManifest(source: string | unknown): ModelManifest {
       fail(`${at}.features must be a non-empty array of names`)
   }
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) fail('$.outputs must be a non-empty array')
-  for (const [i, output] of m.outputs.entries()) {
+  for (const [i, value] of m.outputs.entries()) {
     const at = `$.outputs[${i}]`
-    if (!isObject(output)) fail(`${at} must be an object`)
-    str(output, 'name', at)
-    if (!DTYPES.has(output.dtype as string)) fail(`${at}.dtype must be float32, int64 or int32`)
-    shape(output.shape, at)
+    const output = tensorSpec(value, at)
     if (
       output.labels !== undefined &&
       !(Array.isArray(output.labels) && output.labels.every((l) => typeof l === 'string'))

@@ -11,7 +11,7 @@
  * complete folders, so the device always boots a loadable model.
  */
 
-import { AgentError, toAgentError } from '../errors.ts'
+import { AgentError } from '../errors.ts'
 import type { Crypto, ModelStore } from '../ports.ts'
 import { type ModelManifest, modelId, parseManifest } from './manifest.ts'
 import { verifyFile } from './verify.ts'
@@ -155,9 +155,8 @@ export class Slots {
           if ((await this.store.list(`${root}/${name}`)).length === 0) await this.store.remove(`${root}/${name}`)
         }
       }
-    } catch (e) {
+    } catch {
       // Collection frees space; failing to do so must not fail a swap.
-      void toAgentError(e, 'E_STORE')
     }
   }
 }

@@ -9,7 +9,7 @@
 import { crc32c } from './crc32c.ts'
 import type { OutboxEncoding, OutboxEntry } from './record.ts'
 
-export const FRAME_HEADER_BYTES = 8
+const FRAME_HEADER_BYTES = 8
 const BODY_FIXED_BYTES = 32
 const VERSION = 1
 const encodings: OutboxEncoding[] = ['json', 'text', 'bytes']

@@ -40,7 +40,10 @@ describe('MemoryOutbox', () => {
     expect(stats.depth + stats.dropped.overflow).toBe(40)
     expect(dropped.reduce((a, b) => a + b, 0)).toBe(stats.dropped.overflow)
     // The bridge has nothing yet: the oldest survivor must go out as seq 1.
+    const renumbered: { shift: number; firstSeq: number }[] = []
+    outbox.on('renumbered', (r) => renumbered.push(r))
     expect(await outbox.resume(0)).toBe(1)
+    expect(renumbered).toEqual([{ shift: stats.dropped.overflow, firstSeq: 1 }])
     const [first] = await outbox.peek(1, 1, 1 << 20)
     expect(text((first as { payload: Uint8Array }).payload)).toBe(`{"i":${stats.dropped.overflow + 1}}`)
     expect(outbox.nextSeq).toBe(stats.depth + 1)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Emitter } from './emitter.ts'
 import { MemoryOutbox } from './memory.ts'
-import { type PredictionLike, recordPredictions } from './predictions.ts'
+import { type PredictionLike, plain, recordPredictions } from './predictions.ts'
 
 class FakeAgent extends Emitter<{ prediction: PredictionLike }> {
   predict(p: PredictionLike) {
@@ -40,5 +40,13 @@ describe('recordPredictions', () => {
     stop()
     agent.predict(prediction('wine'))
     expect(outbox.stats().depth).toBe(1)
+  })
+})
+
+describe('plain', () => {
+  it('turns typed arrays and bigints into JSON wherever they sit, and passes plain JSON through uncopied', () => {
+    expect(plain({ a: [1, { b: Int32Array.of(2) }], n: 3n, s: 's' })).toEqual({ a: [1, { b: [2] }], n: 3, s: 's' })
+    const already = { a: [1, { b: 'x' }], c: null }
+    expect(plain(already)).toBe(already)
   })
 })

@@ -21,19 +21,38 @@ export interface RecordPredictionsOptions {
   onError?: (error: unknown) => void
 }
 
-/** JSON for typed arrays (as arrays) and bigints (as numbers), which JSON.stringify cannot take as they are. */
+/**
+ * JSON for typed arrays (as arrays) and bigints (as numbers), which
+ * JSON.stringify cannot take as they are. Copies only what holds one: the
+ * agent's own predictions are plain JSON already and go through as they are.
+ */
 export function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value)
+  if (typeof value !== 'object' || value === null) return value
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     return Array.from(value as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v))
   }
-  if (Array.isArray(value)) return value.map(plain)
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = plain(v)
-    return out
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const item = plain(value[i])
+      if (item === value[i]) continue
+      out ??= [...value]
+      out[i] = item
+    }
+    return out ?? value
   }
-  return value
+  // Other objects (a Date, a class instance) become their own enumerable fields, as they always did.
+  const proto = Object.getPrototypeOf(value)
+  let out: Record<string, unknown> | undefined = proto === Object.prototype || proto === null ? undefined : {}
+  const entries = Object.entries(value)
+  for (const [key, field] of entries) {
+    const item = plain(field)
+    if (out === undefined && item === field) continue
+    out ??= Object.fromEntries(entries)
+    out[key] = item
+  }
+  return out ?? value
 }
 
 /** Appends one prediction; resolves with its seq once durable. */

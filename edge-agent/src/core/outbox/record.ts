@@ -73,3 +73,11 @@ export class OutboxError extends Error {
     this.name = 'OutboxError'
   }
 }
+
+/** E_OUTBOX_FULL under the "reject" policy (or when nothing can be dropped). */
+export function outboxFull(bytes: number, capBytes: number): OutboxError {
+  return new OutboxError(
+    'E_OUTBOX_FULL',
+    `the outbox holds ${bytes} of ${capBytes} bytes; wait for the link to drain it`,
+  )
+}

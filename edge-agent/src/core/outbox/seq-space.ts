@@ -33,7 +33,7 @@ export const toLsn = (s: SeqState, seq: number): number => seq + s.shift
  * What resume(watermark) must do: the lsn to ack through, and the new shift.
  * Pure so every store does exactly the same.
  */
-export function planResume(s: SeqState, reported: number): { ackLsn: number; shift: number } {
+function planResume(s: SeqState, reported: number): { ackLsn: number; shift: number } {
   // Kafka holds at least what the bridge acked: a lower watermark is a stale
   // read (the state view of a bridge the device just moved to), and
   // renumbering from it would put new records on seqs Kafka already has.

@@ -8,24 +8,17 @@
 // A crash loses only appends whose promise had not resolved.
 import { type FileHandle, mkdir, open, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Emitter } from '../../core/outbox/emitter.ts'
 import { encodeFrame, frameLengthAt, readFrame, stampFrame } from '../../core/outbox/frame.ts'
+import { type Outbox, type OutboxOptions, type OutboxStats, outboxDefaults } from '../../core/outbox/outbox.ts'
 import {
-  type Outbox,
-  type OutboxEvents,
-  type OutboxOptions,
-  type OutboxStats,
-  outboxDefaults,
-} from '../../core/outbox/outbox.ts'
-import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
-import {
-  applyResume,
-  needsExactWatermark,
-  recordAck,
-  type SeqState,
-  toLsn,
-  toSeq,
-} from '../../core/outbox/seq-space.ts'
+  type OutboxEntry,
+  OutboxError,
+  type OutboxRecordInput,
+  outboxFull,
+  payloadOf,
+} from '../../core/outbox/record.ts'
+import { type DropReason, SeqOutbox } from '../../core/outbox/seq-outbox.ts'
+import { type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
 import { lockDir } from './lock.ts'
 import { writeMeta } from './meta.ts'
 import { syncDir } from '../durable-file.ts'
@@ -49,27 +42,13 @@ interface Pending {
   reject: (error: Error) => void
 }
 
-/** The corruption marker sent in place of a record whose bytes failed their CRC (docs/outbox.md). */
-export function corruptMarker(appendedAt: number): Omit<OutboxEntry, 'seq'> {
-  return {
-    encoding: 'json',
-    payload: new TextEncoder().encode('null'),
-    headers: { 'kafka-edge-corrupt': 'crc32c' },
-    timestamp: appendedAt,
-    appendedAt,
-    size: 0,
-  }
-}
-
-export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
+export class FileOutbox extends SeqOutbox implements Outbox {
   readonly dir: string
   readonly #options: Required<Omit<FileOutboxOptions, 'now'>>
   readonly #now: () => number
-  readonly #state: SeqState
   readonly #segments: Segment[]
   readonly #unlock: () => void
   #active: FileHandle
-  #durableLsn: number
   #pending: Pending[] = []
   #waiting: Pending[] = []
   #admitting = false
@@ -95,7 +74,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
     active: FileHandle,
     unlock: () => void,
   ) {
-    super()
+    super(state)
     this.dir = dir
     const capBytes = options.capBytes ?? outboxDefaults.capBytes
     this.#options = {
@@ -106,11 +85,9 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
       maxGroupBytes: options.maxGroupBytes ?? 4 * 1024 * 1024,
     }
     this.#now = options.now ?? Date.now
-    this.#state = state
     this.#segments = segments
     this.#active = active
     this.#unlock = unlock
-    this.#durableLsn = state.nextLsn - 1
     if (this.#options.ttlMs) {
       this.#ttlTimer = setInterval(() => void this.#expire(), Math.max(1000, Math.min(this.#options.ttlMs / 4, 30_000)))
       this.#ttlTimer.unref?.()
@@ -135,22 +112,6 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
       unlock()
       throw error
     }
-  }
-
-  get needsExactWatermark(): boolean {
-    return needsExactWatermark(this.#state)
-  }
-
-  get firstSeq(): number {
-    return toSeq(this.#state, this.#state.releasedLsn + 1)
-  }
-
-  get nextSeq(): number {
-    return toSeq(this.#state, this.#state.nextLsn)
-  }
-
-  get durableSeq(): number {
-    return toSeq(this.#state, this.#durableLsn)
   }
 
   #diskBytes(): number {
@@ -230,7 +191,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
       p.reject(error as Error)
       return
     }
-    p.lsn = this.#state.nextLsn++
+    p.lsn = this.state.nextLsn++
     stampFrame(p.frame, p.lsn)
     this.#pending.push(p)
     this.#pendingBytes += p.frame.length
@@ -240,27 +201,18 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
   #makeRoom(bytes: number): void {
     while (this.#diskBytes() + bytes > this.#options.capBytes) {
       if (this.#options.overflow === 'reject' || this.#segments.length < 2) {
-        throw new OutboxError(
-          'E_OUTBOX_FULL',
-          `the outbox holds ${this.#diskBytes()} of ${this.#options.capBytes} bytes; wait for the link to drain it`,
-        )
+        throw outboxFull(this.#diskBytes(), this.#options.capBytes)
       }
       const lastLsn = (this.#segments[1] as Segment).firstLsn - 1
-      this.#release(lastLsn, 'overflow')
+      this.release(lastLsn, 'overflow')
     }
   }
 
-  /** Everything through `lsn` is gone; `reason` counts unacked records as dropped. */
-  #release(lsn: number, reason?: 'overflow' | 'ttl'): void {
-    if (lsn <= this.#state.releasedLsn) return
-    const from = this.#state.releasedLsn + 1
-    if (reason) {
-      const count = lsn - from + 1
-      if (reason === 'overflow') this.#state.droppedOverflow += count
-      else this.#state.droppedTtl += count
-      this.emit('dropped', { count, reason, fromSeq: toSeq(this.#state, from), toSeq: toSeq(this.#state, lsn) })
-    }
-    this.#state.releasedLsn = lsn
+  protected override release(lsn: number, reason?: DropReason): void {
+    if (lsn <= this.state.releasedLsn) return
+    const from = this.state.releasedLsn + 1
+    if (reason) this.countDropped(reason, lsn - from + 1, from, lsn)
+    this.state.releasedLsn = lsn
     this.#headAppendedAt = undefined
     this.#deleteReleasedSegments()
     this.#scheduleMeta()
@@ -269,46 +221,40 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
 
   /** Sealed segments whose every record is released go whole. */
   #deleteReleasedSegments(): void {
-    while (this.#segments.length > 1 && (this.#segments[1] as Segment).firstLsn - 1 <= this.#state.releasedLsn) {
+    while (this.#segments.length > 1 && (this.#segments[1] as Segment).firstLsn - 1 <= this.state.releasedLsn) {
       const gone = this.#segments.shift() as Segment
       this.#cursor = undefined
       void unlink(gone.path).catch(() => {})
     }
   }
 
+  /** Takes the next group off the pending appends: at least one, within one segment and maxGroupBytes. */
+  #takeGroup(active: Segment): { group: Pending[]; bytes: number } {
+    let bytes = 0
+    let n = 0
+    for (const p of this.#pending) {
+      const next = bytes + p.frame.length
+      if (n > 0 && (next > this.#options.maxGroupBytes || active.size + next > this.#options.segmentBytes)) break
+      bytes = next
+      n++
+    }
+    this.#pendingBytes -= bytes
+    return { group: this.#pending.splice(0, n), bytes }
+  }
+
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length) {
-        let bytes = 0
-        let n = 0
         const active = this.#segments[this.#segments.length - 1] as Segment
-        // A group stays within one segment and maxGroupBytes.
-        while (n < this.#pending.length) {
-          const p = this.#pending[n] as Pending
-          if (
-            n > 0 &&
-            (bytes + p.frame.length > this.#options.maxGroupBytes ||
-              active.size + bytes + p.frame.length > this.#options.segmentBytes)
-          )
-            break
-          bytes += p.frame.length
-          n++
-        }
-        const group = this.#pending.splice(0, n)
-        this.#pendingBytes -= bytes
+        const { group, bytes } = this.#takeGroup(active)
         try {
-          const buffer = Buffer.allocUnsafe(bytes)
-          let at = 0
-          for (const p of group) {
-            buffer.set(p.frame, at)
-            at += p.frame.length
-          }
-          await this.#active.write(buffer, 0, bytes)
+          const frames = group.map((p) => p.frame)
+          await this.#active.write(Buffer.concat(frames, bytes), 0, bytes)
           await this.#active.datasync()
           active.size += bytes
-          this.#durableLsn = (group[group.length - 1] as Pending).lsn
+          this.durableLsn = (group[group.length - 1] as Pending).lsn
           if (this.#headAppendedAt === undefined) this.#scheduleHeadRefresh()
-          for (const p of group) p.resolve(toSeq(this.#state, p.lsn))
+          for (const p of group) p.resolve(toSeq(this.state, p.lsn))
           this.emit('appended', { seq: this.durableSeq })
           if (active.size >= this.#options.segmentBytes) await this.#roll()
         } catch (error) {
@@ -324,7 +270,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
   }
 
   async #roll(): Promise<void> {
-    const firstLsn = this.#durableLsn + 1
+    const firstLsn = this.durableLsn + 1
     const path = join(this.dir, segmentName(firstLsn))
     await writeFile(path, new Uint8Array(0))
     await syncDir(this.dir)
@@ -362,14 +308,14 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
   }
 
   async #read(fromSeq: number, maxRecords: number, maxBytes: number): Promise<OutboxEntry[]> {
-    let lsn = Math.max(toLsn(this.#state, fromSeq), this.#state.releasedLsn + 1)
+    let lsn = Math.max(toLsn(this.state, fromSeq), this.state.releasedLsn + 1)
     const out: OutboxEntry[] = []
     let bytes = 0
-    while (lsn <= this.#durableLsn && out.length < maxRecords && bytes < maxBytes) {
+    while (lsn <= this.durableLsn && out.length < maxRecords && bytes < maxBytes) {
       const index = this.#segmentIndexOf(lsn)
       const segment = this.#segments[index] as Segment
       const segmentEnd = index + 1 < this.#segments.length ? (this.#segments[index + 1] as Segment).firstLsn : Infinity
-      const got = await this.#readSegment(segment, lsn, Math.min(segmentEnd - 1, this.#durableLsn), {
+      const got = await this.#readSegment(segment, lsn, Math.min(segmentEnd - 1, this.durableLsn), {
         maxRecords: maxRecords - out.length,
         maxBytes: maxBytes - bytes,
         first: out.length === 0,
@@ -379,7 +325,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
         out.push(e)
         bytes += e.size
       }
-      lsn = toLsn(this.#state, (got[got.length - 1] as OutboxEntry).seq) + 1
+      lsn = toLsn(this.state, (got[got.length - 1] as OutboxEntry).seq) + 1
     }
     return out
   }
@@ -423,17 +369,12 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
       }
       if (bytes + length > limit.maxBytes && (out.length > 0 || !limit.first)) break
       const read = readFrame(chunk, at)
-      let entry: OutboxEntry
-      if (read.kind === 'record' && read.entry.seq === lsn) {
-        entry = { ...read.entry, seq: toSeq(this.#state, lsn) }
-      } else {
+      if (read.kind === 'record' && read.entry.seq === lsn) out.push({ ...read.entry, seq: toSeq(this.state, lsn) })
+      else {
         // Bytes that fail their CRC: the record is lost; a marker keeps the seqs dense.
         const reason = read.kind === 'corrupt' ? read.reason : 'frame out of sequence'
-        this.#state.corrupted++
-        this.emit('corrupt', { seq: toSeq(this.#state, lsn), reason })
-        entry = { ...corruptMarker(this.#now()), seq: toSeq(this.#state, lsn), size: length }
+        out.push(this.corruptEntry(lsn, reason, length, this.#now()))
       }
-      out.push(entry)
       bytes += length
       at += length
       lsn++
@@ -442,19 +383,8 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
     return out
   }
 
-  async ack(throughSeq: number): Promise<void> {
-    this.#release(recordAck(this.#state, throughSeq, this.#durableLsn))
-  }
-
-  async resume(watermark: number): Promise<number> {
-    const { releaseLsn, renumbered } = applyResume(this.#state, watermark, this.#durableLsn)
-    this.#release(releaseLsn)
-    if (renumbered) {
-      // Durable before any record goes out under the new numbering.
-      await this.#writeMetaNow()
-      this.emit('renumbered', { shift: this.#state.shift, firstSeq: this.firstSeq })
-    }
-    return this.firstSeq
+  protected override persistNumbering(): Promise<void> {
+    return this.#writeMetaNow()
   }
 
   async #expire(): Promise<void> {
@@ -472,7 +402,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
         last = e.seq
       }
       if (last === undefined) return
-      this.#release(toLsn(this.#state, last), 'ttl')
+      this.release(toLsn(this.state, last), 'ttl')
       if (last !== (head[head.length - 1] as OutboxEntry).seq) return
     }
   }
@@ -494,8 +424,8 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
    * read cursor is left alone.
    */
   async #refreshHead(): Promise<void> {
-    const lsn = this.#state.releasedLsn + 1
-    if (lsn > this.#durableLsn) {
+    const lsn = this.state.releasedLsn + 1
+    if (lsn > this.durableLsn) {
       this.#headAppendedAt = undefined
       return
     }
@@ -522,7 +452,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
       pos += length
       cur++
     }
-    if (this.#state.releasedLsn + 1 !== lsn) return // Released again meanwhile; that release searches anew.
+    if (this.state.releasedLsn + 1 !== lsn) return // Released again meanwhile; that release searches anew.
     this.#head = { lsn, segment: segment.firstLsn, offset: chunkAt + pos }
     const read = readFrame(chunk, pos)
     if (read.kind === 'record') this.#headAppendedAt = read.entry.appendedAt
@@ -530,17 +460,14 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
 
   stats(): OutboxStats {
     // Durable records still held (a group being written is not yet durable).
-    const depth = Math.max(0, this.#durableLsn - this.#state.releasedLsn)
+    const depth = Math.max(0, this.durableLsn - this.state.releasedLsn)
     return {
       depth,
       bytes: this.#diskBytes(),
       capBytes: this.#options.capBytes,
       oldestAgeMs:
         depth > 0 && this.#headAppendedAt !== undefined ? Math.max(0, this.#now() - this.#headAppendedAt) : 0,
-      nextSeq: this.nextSeq,
-      ackedSeq: Math.max(0, toSeq(this.#state, this.#state.ackedLsn)),
-      dropped: { overflow: this.#state.droppedOverflow, ttl: this.#state.droppedTtl },
-      corrupted: this.#state.corrupted,
+      ...this.seqStats(),
     }
   }
 
@@ -557,7 +484,7 @@ export class FileOutbox extends Emitter<OutboxEvents> implements Outbox {
 
   #writeMetaNow(): Promise<void> {
     this.#metaDirty = false
-    const snapshot = { ...this.#state, nextLsn: this.#durableLsn + 1 }
+    const snapshot = { ...this.state, nextLsn: this.durableLsn + 1 }
     this.#metaWrite = this.#metaWrite.catch(() => {}).then(() => writeMeta(this.dir, snapshot))
     return this.#metaWrite
   }
