@@ -25,6 +25,30 @@ export function produceFrame(deviceId: string, from: number, count: number): str
   return `{"type":"produce","records":[${parts.join(',')}]}`
 }
 
+/**
+ * The same records as a binary produce frame (protocol §6.3), the way the
+ * edge agent sends them: a small JSON header, then the values' bytes, which
+ * the bridge slices out instead of parsing and re-encoding.
+ */
+export function produceBinaryFrame(deviceId: string, from: number, count: number): Buffer {
+  const parts: string[] = []
+  const values: string[] = []
+  for (let seq = from; seq < from + count; seq++) {
+    parts.push(`{"seq":${seq},"value":${RECORD_BYTES},"encoding":"binary"}`)
+    values.push(recordJson(deviceId, seq))
+  }
+  const header = Buffer.from(`{"type":"produce","records":[${parts.join(',')}]}`)
+  const payload = Buffer.from(values.join(''))
+  const frame = Buffer.allocUnsafe(4 + header.length + payload.length)
+  frame.writeUInt32BE(header.length, 0)
+  header.copy(frame, 4)
+  payload.copy(frame, 4 + header.length)
+  return frame
+}
+
+/** BENCH_FRAMES=text sends JSON text frames (what third-party clients may send) instead. */
+export const frameKind = process.env.BENCH_FRAMES === 'text' ? 'text' : 'binary'
+
 interface InFlight {
   lastSeq: number
   records: number
@@ -141,8 +165,11 @@ export class BenchDevice {
   }
 
   #send(): boolean {
-    const frame = produceFrame(this.deviceId, this.nextSeq, this.batch)
-    const bytes = Buffer.byteLength(frame)
+    const frame =
+      frameKind === 'binary'
+      ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch)
+      : produceFrame(this.deviceId, this.nextSeq, this.batch)
+    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length
     if (!this.#canSend(bytes)) return false
     this.nextSeq += this.batch
     this.#inflight.push({ lastSeq: this.nextSeq - 1, records: this.batch, bytes, sentAt: performance.now() })

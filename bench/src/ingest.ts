@@ -1,7 +1,7 @@
 // ingest: acked records/s of 50 devices through one bridge vs direct transactional
 // producers on the same broker, ack latency at half that rate, bridge peak RSS.
 import { randomUUID } from 'node:crypto'
-import { BenchDevice, type DeviceStats, RECORD_BYTES } from './devices.ts'
+import { BenchDevice, type DeviceStats, frameKind, RECORD_BYTES } from './devices.ts'
 import { createTopicPair, runDirect, verifyExactlyOnce } from './direct.ts'
 import type { BenchResult } from './report.ts'
 import {
@@ -218,6 +218,7 @@ export async function ingest(): Promise<BenchResult> {
       setup: {
         devices: s.devices,
         record_bytes: RECORD_BYTES,
+        frames: frameKind,
         batch_records: s.batch,
         partitions: s.partitions,
         window_s: s.windowMs / 1000,

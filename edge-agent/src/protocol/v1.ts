@@ -268,3 +268,25 @@ export function encodeBinaryProduce(frame: ProduceFrame, payloads: Uint8Array[])
   }
   return out
 }
+
+/**
+ * The reverse of encodeBinaryProduce: the header and each "binary" record's
+ * payload, in record order. Throws on a malformed message; it does not check
+ * the header against the schema (the bridge does).
+ */
+export function decodeBinaryProduce(bytes: Uint8Array): { frame: ProduceFrame; payloads: Uint8Array[] } {
+  if (bytes.length < 4) throw new Error('a binary frame starts with a 4-byte header length')
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
+  if (4 + headerLength > bytes.length) throw new Error(`header length ${headerLength} exceeds the frame`)
+  const frame = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as ProduceFrame
+  const payloads: Uint8Array[] = []
+  let at = 4 + headerLength
+  for (const record of frame.records) {
+    if (record.encoding !== 'binary') continue
+    const size = record.value as number
+    payloads.push(bytes.subarray(at, at + size))
+    at += size
+  }
+  if (at !== bytes.length) throw new Error(`${bytes.length - at} payload bytes no record claims`)
+  return { frame, payloads }
+}

@@ -58,6 +58,8 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
   const out: EncodedRecord[] = []
   const cursor = { at: 0 }
   const checkedTopics = new Set<string>()
+  // Records without a timestamp share the frame's: one bigint, not one per record.
+  const receivedAt = BigInt(context.receivedAt)
   let previous: number | undefined
   for (const record of records) {
     if (previous !== undefined && record.seq !== previous + 1) {
@@ -109,7 +111,7 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
         `timestamp ${record.timestamp} is more than 55 minutes in the future; check the device clock`,
       )
     }
-    out.push({ seq: record.seq, topic, value, headers, timestamp: BigInt(record.timestamp ?? context.receivedAt) })
+    out.push({ seq: record.seq, topic, value, headers, timestamp: record.timestamp === undefined ? receivedAt : BigInt(record.timestamp) })
   }
   if (context.binary && cursor.at !== context.binary.length) {
     throw new BridgeError(

@@ -194,14 +194,25 @@ export class TransactionLane {
     for (const write of batch) for (const r of write.records) topics.add(r.topic)
     const counts = await partitionCounts(producer, topics)
     const messages: KafkaMessage[] = []
+    // Each record's place among this request's messages to its partition: its offset is the partition's base + that.
+    const places: number[] = []
+    const perPartition = new Map<string, number[]>()
     const last = new Map<LaneMember, number>()
     let recordCount = 0
     for (const write of batch) {
       const { member } = write
       for (const r of write.records) {
+        const count = counts.get(r.topic) as number
+        const partition = member.recordHash % count
+        let placed = perPartition.get(r.topic)
+        if (placed === undefined) {
+          placed = new Array<number>(count).fill(0)
+          perPartition.set(r.topic, placed)
+        }
+        places.push((placed[partition] as number)++)
         messages.push({
           topic: r.topic,
-          partition: member.recordHash % (counts.get(r.topic) as number),
+          partition,
           key: member.recordKey,
           value: r.value,
           headers: r.headers,
@@ -226,7 +237,7 @@ export class TransactionLane {
     const tx = await producer.beginTransaction()
     try {
       const result = await tx.send({ messages })
-      const ranges = ackRanges(batch, messages, result.offsets ?? [])
+      const ranges = ackRanges(batch, messages, places, result.offsets ?? [])
       const receipts: KafkaMessage[] = []
       batch.forEach((write, i) => {
         if (!write.receipt) return
@@ -364,33 +375,35 @@ function transactionRetryDelay(
 
 /**
  * Each write's acks. One produce request writes each partition's records as
- * one batch, so the n-th message of a partition in the request sits at that
- * partition's base offset + n.
+ * one batch, so the n-th message of a partition in the request (`places`,
+ * per record) sits at that partition's base offset + n.
  */
 function ackRanges(
   batch: LaneWrite[],
   messages: KafkaMessage[],
+  places: number[],
   offsets: { topic: string; partition: number; offset: bigint }[],
 ): AckRange[][] {
-  const base = new Map<string, number>()
-  for (const o of offsets) base.set(`${o.topic}:${o.partition}`, Number(o.offset))
-  const used = new Map<string, number>()
-  const messageOffsets = messages.map((m) => {
-    const where = `${m.topic}:${m.partition}`
-    const b = base.get(where)
-    if (b === undefined) throw new Error(`no offset reported for ${where}`)
-    const index = used.get(where) ?? 0
-    used.set(where, index + 1)
-    return b + index
-  })
+  const base = new Map<string, Map<number, number>>()
+  for (const o of offsets) {
+    let partitions = base.get(o.topic)
+    if (partitions === undefined) {
+      partitions = new Map()
+      base.set(o.topic, partitions)
+    }
+    partitions.set(o.partition, Number(o.offset))
+  }
   // `messages` holds each write's records then its state records, in batch order.
   let at = 0
+  let placeAt = 0
   return batch.map((write) => {
     const ranges: AckRange[] = []
     let current: AckRange | undefined
     for (const record of write.records) {
-      const partition = (messages[at] as KafkaMessage).partition as number
-      const offset = messageOffsets[at++] as number
+      const partition = (messages[at++] as KafkaMessage).partition as number
+      const partitionBase = base.get(record.topic)?.get(partition)
+      if (partitionBase === undefined) throw new Error(`no offset reported for ${record.topic}:${partition}`)
+      const offset = partitionBase + (places[placeAt++] as number)
       if (
         current &&
         current.topic === record.topic &&

@@ -8,7 +8,7 @@ interface NativeWebSocket {
   onmessage: ((event: { data: unknown }) => void) | null
   onclose: ((event: { code: number; reason: string }) => void) | null
   onerror: (() => void) | null
-  send(data: string): void
+  send(data: string | Uint8Array): void
   close(code?: number, reason?: string): void
 }
 
@@ -32,8 +32,8 @@ export function nativeSocket(
     ws.onclose = (event) => closeOnce(event.code, event.reason)
     ws.onerror = () => closeOnce(1006, 'WebSocket error')
     return {
-      send(text: string) {
-        if (ws.readyState === 1) ws.send(text)
+      send(data: string | Uint8Array) {
+        if (ws.readyState === 1) ws.send(data)
       },
       close(code: number, reason: string) {
         // Browsers only let scripts send 1000 or 3000-4999.

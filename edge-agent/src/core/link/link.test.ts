@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ProduceFrame } from '../../protocol/v1.ts'
+import { decodeBinaryProduce, type ProduceFrame } from '../../protocol/v1.ts'
 import { MemoryOutbox } from '../outbox/memory.ts'
 import { type LinkClock, systemClock } from './clock.ts'
 import { Link } from './link.ts'
@@ -32,8 +32,9 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
     const reply = (frame: unknown) => queueMicrotask(() => open && h.onMessage(JSON.stringify(frame)))
     queueMicrotask(() => h.onOpen())
     return {
-      send(text) {
-        const frame = JSON.parse(text) as ProduceFrame | { type: 'hello' | 'ping'; t?: number }
+      send(data) {
+        const frame: ProduceFrame | { type: 'hello' | 'ping'; t?: number } =
+          typeof data === 'string' ? JSON.parse(data) : decodeBinaryProduce(data).frame
         if (frame.type === 'hello') {
           reply({
             type: 'welcome',

@@ -464,7 +464,7 @@ export class Link extends Emitter<LinkEvents> {
         s.rate.take(frame.count)
         s.inFlight.push({ fromSeq: frame.fromSeq, toSeq: frame.toSeq, records: frame.count, bytes: frame.bytes })
         s.cursor = frame.toSeq + 1
-        s.socket.send(frame.text)
+        s.socket.send(frame.data)
       }
     } catch (error) {
       this.#fail({ code: 'E_LINK', message: (error as Error).message, retryable: true })

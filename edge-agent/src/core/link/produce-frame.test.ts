@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { decodeBinaryProduce } from '../../protocol/v1.ts'
 import type { OutboxEntry } from '../outbox/record.ts'
 import { buildProduceFrame, utf8Length } from './produce-frame.ts'
 
@@ -14,7 +15,7 @@ const entry = (seq: number, value: string, extra: Partial<OutboxEntry> = {}): Ou
 })
 
 describe('buildProduceFrame', () => {
-  it('splices json payloads unchanged and reports the exact UTF-8 size', () => {
+  it('carries every payload as its stored bytes in a binary frame of the reported size', () => {
     const frame = buildProduceFrame(
       [
         entry(1, '{"a":"ü€😀"}'),
@@ -24,18 +25,21 @@ describe('buildProduceFrame', () => {
       '0-1',
       1 << 20,
     )
-    expect(frame).toBeDefined()
-    const parsed = JSON.parse(frame?.text ?? '')
-    expect(parsed).toEqual({
+    if (!frame) throw new Error('no frame')
+    const { frame: header, payloads } = decodeBinaryProduce(frame.data)
+    const json = utf8.encode('{"a":"ü€😀"}')
+    expect(header).toEqual({
       type: 'produce',
       id: '0-1',
       records: [
-        { seq: 1, value: { a: 'ü€😀' }, timestamp: 1700000000000 },
-        { seq: 2, topic: 't', encoding: 'text', value: 'héllo', headers: { h: 'v' }, timestamp: 1700000000000 },
-        { seq: 3, encoding: 'base64', value: 'AP8B', timestamp: 1700000000000 },
+        { seq: 1, value: json.length, encoding: 'binary', timestamp: 1700000000000 },
+        { seq: 2, topic: 't', value: 6, encoding: 'binary', headers: { h: 'v' }, timestamp: 1700000000000 },
+        { seq: 3, value: 3, encoding: 'binary', timestamp: 1700000000000 },
       ],
     })
-    expect(frame?.bytes).toBe(utf8.encode(frame?.text).length)
+    expect(payloads).toEqual([json, utf8.encode('héllo'), Uint8Array.of(0, 255, 1)])
+    expect(frame.bytes).toBe(frame.data.length)
+    expect([frame.fromSeq, frame.toSeq, frame.count]).toEqual([1, 3, 3])
     expect(utf8Length('ü€😀')).toBe(utf8.encode('ü€😀').length)
   })
 

@@ -9,7 +9,8 @@ export interface SocketHandlers {
 }
 
 export interface LinkSocket {
-  send(text: string): void
+  /** Text for JSON frames, bytes for binary produce frames. */
+  send(data: string | Uint8Array): void
   close(code: number, reason: string): void
 }
 

@@ -24,8 +24,8 @@ export const wsSocket: SocketFactory = (url: string, protocol: string, handlers:
     ws.terminate()
   })
   return {
-    send(text: string) {
-      if (ws.readyState === WebSocket.OPEN) ws.send(text)
+    send(data: string | Uint8Array) {
+      if (ws.readyState === WebSocket.OPEN) ws.send(data)
     },
     close(code: number, reason: string) {
       if (ws.readyState === WebSocket.CONNECTING) {
