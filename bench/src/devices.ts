@@ -167,8 +167,8 @@ export class BenchDevice {
   #send(): boolean {
     const frame =
       frameKind === 'binary'
-      ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch)
-      : produceFrame(this.deviceId, this.nextSeq, this.batch)
+        ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch)
+        : produceFrame(this.deviceId, this.nextSeq, this.batch)
     const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length
     if (!this.#canSend(bytes)) return false
     this.nextSeq += this.batch

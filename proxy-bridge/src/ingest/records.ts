@@ -111,7 +111,13 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
         `timestamp ${record.timestamp} is more than 55 minutes in the future; check the device clock`,
       )
     }
-    out.push({ seq: record.seq, topic, value, headers, timestamp: record.timestamp === undefined ? receivedAt : BigInt(record.timestamp) })
+    out.push({
+      seq: record.seq,
+      topic,
+      value,
+      headers,
+      timestamp: record.timestamp === undefined ? receivedAt : BigInt(record.timestamp),
+    })
   }
   if (context.binary && cursor.at !== context.binary.length) {
     throw new BridgeError(
