@@ -116,7 +116,10 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           idleMs: config.exactlyOnce.claimIdleMs,
           view,
           onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
-          onAbort: () => metrics.transactionsAborted.inc(),
+          onAbort: (error) => {
+            metrics.transactionsAborted.inc()
+            app.log.warn({ err: error }, 'Kafka transaction aborted; its writes are retried')
+          },
           ...(config.testFaults ? { faults: config.testFaults } : {}),
         })
         delivery = await DeliveryService.start(config, view, catalog, statePartitions, (error) =>
