@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { externalBrokers, freePort, startBroker } from '@kafka-edge/dev-kafka'
 import { SignJWT } from 'jose'
+import { BRIDGE_NODE_FLAGS, buildBridge } from '../../proxy-bridge/scripts/build.ts'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** Logs, configs and CPU profiles of bench runs (git-ignored). */
@@ -252,7 +253,10 @@ export function benchTopics(prefix: string) {
   }
 }
 
-/** The bridge CLI as a child process, as it ships (bin/kafka-edge-bridge.js), waited on until /readyz is 200. */
+/**
+ * The bridge as it runs in production: built (proxy-bridge/dist/kafka-edge-bridge.mjs)
+ * and run with its V8 flags, as a child process waited on until /readyz is 200.
+ */
 export async function startBridgeProcess(td: Teardown, options: BridgeOptions): Promise<BridgeProcess> {
   mkdirSync(workDir, { recursive: true })
   const port = await freePort()
@@ -265,8 +269,11 @@ export async function startBridgeProcess(td: Teardown, options: BridgeOptions): 
     config[key] = base && typeof base === 'object' && value && typeof value === 'object' ? { ...base, ...value } : value
   }
   writeFileSync(configFile, JSON.stringify(config, null, 2))
-  // BENCH_BRIDGE_NODE_ARGS: node flags for the bridge only (A/B of V8 settings).
-  const nodeArgs: string[] = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  // BENCH_BRIDGE_NODE_ARGS: node flags for the bridge only (A/B of V8 settings), after the shipped ones.
+  const nodeArgs: string[] = [
+    ...BRIDGE_NODE_FLAGS,
+    ...(process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ]
   if (options.cpuProf) {
     const profDir = join(workDir, 'prof')
     mkdirSync(profDir, { recursive: true })
@@ -278,8 +285,8 @@ export async function startBridgeProcess(td: Teardown, options: BridgeOptions): 
     `${options.prefix}-bridge`,
     [
       ...nodeArgs,
-      // BENCH_BRIDGE_DIR runs another copy of proxy-bridge (A/B of a proposed change).
-      join(resolve(repoRoot, process.env.BENCH_BRIDGE_DIR ?? 'proxy-bridge'), 'bin/kafka-edge-bridge.js'),
+      // BENCH_BRIDGE_DIR builds and runs another copy of proxy-bridge (A/B of a proposed change).
+      await buildBridge(resolve(repoRoot, process.env.BENCH_BRIDGE_DIR ?? 'proxy-bridge')),
       '--config',
       configFile,
       '--port',

@@ -58,7 +58,8 @@ describe('exactly once across bridge crashes and bridge changes', () => {
       // The crash came before the ack: the device still holds 11..20.
       expect(ackedWatermark(first)).toBe(10)
 
-      const survivor = await spawnBridge(bridgeConfig(topics))
+      // The survivor runs as production runs the bridge: built into one file, with its V8 flags.
+      const survivor = await spawnBridge(bridgeConfig(topics), { built: true })
       children.push(survivor)
       const second = await DeviceClient.connect(survivor.url, { token })
       const welcome = await second.hello()

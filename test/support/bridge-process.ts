@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BridgeConfigInput } from '@kafka-edge/proxy-bridge'
+import { BRIDGE_NODE_FLAGS, buildBridge } from '../../proxy-bridge/scripts/build.ts'
 
 const bin = fileURLToPath(new URL('../../proxy-bridge/bin/kafka-edge-bridge.js', import.meta.url))
 
@@ -15,12 +16,21 @@ export interface BridgeProcess {
   kill(signal?: NodeJS.Signals): Promise<string>
 }
 
-/** Runs `kafka-edge-bridge --config` as a child process and waits until it listens. */
-export async function spawnBridge(config: BridgeConfigInput, timeoutMs = 60_000): Promise<BridgeProcess> {
+/**
+ * Runs `kafka-edge-bridge --config` as a child process and waits until it
+ * listens: from its sources (bin/, through tsx), or `built`, the file
+ * `npm run build -w proxy-bridge` writes, run as production runs it.
+ */
+export async function spawnBridge(
+  config: BridgeConfigInput,
+  options: { timeoutMs?: number; built?: boolean } = {},
+): Promise<BridgeProcess> {
+  const timeoutMs = options.timeoutMs ?? 60_000
   const dir = mkdtempSync(join(tmpdir(), 'kafka-edge-bridge-'))
   const file = join(dir, 'bridge.json')
   writeFileSync(file, JSON.stringify({ ...config, logLevel: 'info' }))
-  const child = spawn(process.execPath, [bin, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const entry = options.built ? [...BRIDGE_NODE_FLAGS, await buildBridge()] : [bin]
+  const child = spawn(process.execPath, [...entry, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => resolve(signal ?? String(code)))
   })
