@@ -1,5 +1,5 @@
 import { ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka'
-import { type AckRange, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
+import { type AckRange, type ErrorCode, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import { BridgeError } from '../errors.ts'
 import { hasKafkaError } from './kafka-errors.ts'
 import { encodeState } from './device-state.ts'
@@ -153,7 +153,7 @@ export class TransactionLane {
     for (const resolve of this.#idleWaiters.splice(0)) resolve()
   }
 
-  /** The next transaction's writes: FIFO, up to the record and byte budget; a solo write goes alone with its device's. */
+  /** The next transaction's writes: FIFO, up to the record and byte budget; a solo write goes alone. */
   #take(): LaneWrite[] {
     const batch: LaneWrite[] = []
     let records = 0
@@ -170,7 +170,7 @@ export class TransactionLane {
       if (first) {
         if (records + next.records.length > this.#options.maxTxnRecords) break
         if (bytes + next.bytes > this.#options.maxTxnBytes) break
-        if ((first.solo || next.solo) && (first.member !== next.member || first.solo !== next.solo)) break
+        if (first.solo || next.solo) break
       }
       batch.push(next)
       records += next.records.length
@@ -264,8 +264,10 @@ export class TransactionLane {
   /**
    * After a failed transaction: a fenced lane starts over with a new producer
    * and retries the devices it still owns; any other failure retries each
-   * device alone once, then fails the device (its session reconnects and
-   * resends).
+   * write (one frame's records) alone once, so the writes before a bad one
+   * still commit, then fails the write's device: with E_RECORD_TOO_LARGE or
+   * E_VALUE_INVALID when Kafka refused a record (resending it cannot help),
+   * else E_KAFKA_UNAVAILABLE (its session reconnects and resends).
    */
   async #recover(batch: LaneWrite[], error: unknown): Promise<void> {
     const fenced = isFenced(error)
@@ -280,13 +282,13 @@ export class TransactionLane {
       this.#queue.unshift(...batch)
       return
     }
-    const members = new Set(batch.map((w) => w.member))
-    if (!fenced && members.size > 1) {
+    if (!fenced && batch.length > 1) {
       for (const write of batch) write.solo = true
       this.#queue.unshift(...batch)
       return
     }
-    const failure = fenced ? sessionReplaced() : kafkaUnavailable(error)
+    const members = new Set(batch.map((w) => w.member))
+    const failure = fenced ? sessionReplaced() : (recordRefused(error) ?? kafkaUnavailable(error))
     for (const member of members) member.fail(failure)
     for (const write of batch) write.reject(write.member.failure ?? failure)
   }
@@ -329,6 +331,27 @@ export function sessionReplaced(): BridgeError {
   return new BridgeError(ErrorCodes.SESSION_REPLACED, 'another bridge took this device over; reconnect to continue', {
     retryable: true,
   })
+}
+
+/** Kafka's answers that refuse a record itself: the same record would be refused again. */
+const refusals: [kafkaError: string, code: ErrorCode, why: string][] = [
+  ['MESSAGE_TOO_LARGE', ErrorCodes.RECORD_TOO_LARGE, "it is larger than the topic's max.message.bytes"],
+  ['RECORD_LIST_TOO_LARGE', ErrorCodes.RECORD_TOO_LARGE, "it is larger than the topic's max.message.bytes"],
+  ['INVALID_TIMESTAMP', ErrorCodes.VALUE_INVALID, "its timestamp is outside the topic's accepted range"],
+  ['INVALID_RECORD', ErrorCodes.VALUE_INVALID, 'the topic does not accept it'],
+  ['CORRUPT_MESSAGE', ErrorCodes.VALUE_INVALID, 'the topic does not accept it'],
+]
+
+/** A non-retryable error when Kafka refused a record of the write, else undefined. */
+export function recordRefused(error: unknown): BridgeError | undefined {
+  for (const [kafkaError, code, why] of refusals) {
+    if (!hasKafkaError(error, kafkaError)) continue
+    return new BridgeError(
+      code,
+      `Kafka refused a record of this frame (${kafkaError}): ${why}. Nothing of the frame was written (earlier frames were); fix or drop that record and resend from nextSeq`,
+    )
+  }
+  return undefined
 }
 
 export function kafkaUnavailable(error: unknown): BridgeError {

@@ -395,6 +395,11 @@ export class DeviceSession {
       (error: unknown) => {
         release()
         this.#sendError(error, frame.id)
+        // A refused record fails the writer but not the session: the next frame claims the device afresh.
+        if (writer.failure && this.#writer === writer && !closeCodeOf[writer.failure.code]) {
+          this.#ctx.writers.release(writer)
+          this.#writer = undefined
+        }
       },
     )
   }
@@ -415,7 +420,16 @@ export class DeviceSession {
         : new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed to handle this frame; it has been logged')
     if (!(error instanceof BridgeError)) this.#ctx.log.error({ err: error, deviceId: this.deviceId }, 'session error')
     this.#ctx.metrics.errors.inc({ code: bridgeError.code })
+    // Where to resume: a writer failed by a refused record has committed everything before that frame.
     const writer = this.#writer
+    const position =
+      writer === undefined
+        ? undefined
+        : !writer.failure
+          ? { watermark: writer.committed, nextSeq: writer.nextSeq }
+          : closeCodeOf[writer.failure.code]
+            ? undefined
+            : { watermark: writer.committed, nextSeq: writer.committed + 1 }
     this.send({
       type: 'error',
       code: bridgeError.code,
@@ -423,7 +437,7 @@ export class DeviceSession {
       retryable: bridgeError.retryable,
       ...(frameId !== undefined ? { id: frameId } : {}),
       ...(bridgeError.retryAfterMs !== undefined ? { retryAfterMs: bridgeError.retryAfterMs } : {}),
-      ...(writer && !writer.failure ? { watermark: writer.committed, nextSeq: writer.nextSeq } : {}),
+      ...position,
     })
     const closeCode = closeCodeOf[bridgeError.code]
     if (closeCode) this.close(closeCode, bridgeError.code, bridgeError.message)
