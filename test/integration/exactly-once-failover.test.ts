@@ -5,6 +5,7 @@ import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge 
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { DeviceClient, seqRange } from '../support/device-client.ts'
 import { keyed, readTopic } from '../support/kafka.ts'
+import { partitionOf } from '../../proxy-bridge/src/kafka/device-state.ts'
 
 const value = (deviceId: string, seq: number) => ({ deviceId, seq, reading: Math.sin(seq) })
 
@@ -82,6 +83,40 @@ describe('exactly once across bridge crashes and bridge changes', () => {
       await survivor.kill('SIGTERM')
     })
   }
+
+  it("a crashed bridge's open transaction does not hold up other devices' claims on its state partition", async () => {
+    const crashedId = 'dev-crashed-holder'
+    const doomed = await spawnBridge(
+      bridgeConfig(topics, {
+        testFaults: { crashOnTransaction: 2, crashAt: 'before-commit' },
+        // Kafka would abort the open transaction only after this: far beyond the claim's own 30 s wait.
+        exactlyOnce: { transactionTimeoutMs: 300_000 },
+      }),
+    )
+    children.push(doomed)
+    const crashed = await DeviceClient.connect(doomed.url, { token: await deviceToken(crashedId) })
+    await crashed.hello()
+    crashed.sendRange(1, 10, (s) => value(crashedId, s))
+    await crashed.ackedThrough(10)
+    crashed.sendRange(11, 20, (s) => value(crashedId, s))
+    expect(await doomed.exited).toBe('SIGKILL')
+
+    // A device the crashed bridge never held, whose state shares the partition its open transaction blocks.
+    const statePartition = partitionOf(crashedId, 3)
+    let otherId = ''
+    for (let i = 0; otherId === ''; i++)
+      if (partitionOf(`dev-bystander-${i}`, 3) === statePartition) otherId = `dev-bystander-${i}`
+    const other = await DeviceClient.connect((bridges[0] as Bridge).url, { token: await deviceToken(otherId) })
+    await other.hello()
+    other.sendRange(1, 5, (s) => value(otherId, s))
+    // Its claim cannot be read back behind the open transaction: the bridge fences the partition's lanes after 3 s.
+    await other.ackedThrough(5, 25_000)
+    other.close()
+
+    expect(await seqsInKafka(topics.records, otherId, 5)).toEqual(seqRange(1, 5))
+    // The fence aborted the crashed bridge's transaction: only what it committed is visible.
+    expect(await seqsInKafka(topics.records, crashedId, 10)).toEqual(seqRange(1, 10))
+  })
 
   it('a device that moves to another bridge mid-stream loses nothing and doubles nothing', async () => {
     const deviceId = 'dev-mover'

@@ -30,8 +30,13 @@ export interface DeviceWriterContext {
 }
 
 // A claim not read back this soon may be stuck behind a crashed owner's open
-// transaction (readers stop there): fence the owners known so far.
+// transaction (readers stop there): fence the device's owners known so far.
 const claimFenceAfterMs = 1000
+// Still stuck: the open transaction may be a crashed bridge's that never held
+// this device but wrote to its state partition. Fence every other bridge's
+// lane that claimed a device there lately; a live one loses its transaction
+// in flight and retries it (transaction-lane.ts, #recover).
+const partitionFenceAfterMs = 3000
 const claimTimeoutMs = 30_000
 
 /**
@@ -110,6 +115,11 @@ export class DeviceWriter implements LaneMember {
     const unstick = setTimeout(() => {
       void this.#ctx.fence(others(view.owners(this.deviceId))).catch(() => {})
     }, claimFenceAfterMs)
+    const unstickPartition = setTimeout(() => {
+      const mine = `-${this.#ctx.bridgeId}-`
+      const lanes = view.partitionOwners(this.statePartition).filter((o) => !o.includes(mine))
+      void this.#ctx.fence(lanes).catch(() => {})
+    }, partitionFenceAfterMs)
     try {
       const value = encodeState({
         v: 1,
@@ -131,6 +141,7 @@ export class DeviceWriter implements LaneMember {
       throw this.fail(error instanceof BridgeError ? error : kafkaUnavailable(error))
     } finally {
       clearTimeout(unstick)
+      clearTimeout(unstickPartition)
     }
     this.#claimId = claim
     this.#committed = view.watermark(this.deviceId)

@@ -34,6 +34,8 @@ export class DeviceStateView {
   readonly #positions = new Map<string, Record<string, number>>()
   /** Latest claim per device, and the distinct owners of its claims, newest first (at most `maxOwners`). */
   readonly #claims = new Map<string, { claim: string; owners: string[] }>()
+  /** Per state partition, the transactional ids that claimed a device there lately, newest first. */
+  readonly #partitionOwners = new Map<number, string[]>()
   readonly #claimWaiters = new KeyedWaiters<string[]>()
   // A handful of bridges own every device: one string per owner, not per claim.
   readonly #ownerNames = new Map<string, string>()
@@ -59,7 +61,7 @@ export class DeviceStateView {
     const value = decodeState(message.value ?? undefined)
     if (!value) return
     if (isClaimKey(key)) {
-      if ('claim' in value) this.#applyClaim(value)
+      if ('claim' in value) this.#applyClaim(value, message.partition)
       return
     }
     if (isPositionsKey(key)) {
@@ -79,10 +81,14 @@ export class DeviceStateView {
     }
   }
 
-  #applyClaim(value: ClaimValue): void {
+  #applyClaim(value: ClaimValue, partition: number): void {
     const prior = mergeOwners(this.#claims.get(value.deviceId)?.owners ?? [], value.owners ?? [])
     const owner = typeof value.owner === 'string' ? this.#intern(value.owner) : undefined
     const owners = owner ? mergeOwners([owner], prior) : prior
+    if (owner) {
+      const lately = this.#partitionOwners.get(partition) ?? []
+      if (lately[0] !== owner) this.#partitionOwners.set(partition, mergeOwners([owner], lately, maxPartitionOwners))
+    }
     this.#claims.set(value.deviceId, { claim: value.claim, owners })
     this.#claimWaiters.settle(value.claim, prior)
   }
@@ -107,6 +113,14 @@ export class DeviceStateView {
   /** Transactional ids that claimed the device, newest first. */
   owners(deviceId: string): readonly string[] {
     return this.#claims.get(deviceId)?.owners ?? []
+  }
+
+  /**
+   * Transactional ids that claimed a device on this state partition lately,
+   * newest first (at most 16): whoever may hold a transaction open there.
+   */
+  partitionOwners(partition: number): readonly string[] {
+    return this.#partitionOwners.get(partition) ?? []
   }
 
   /** A device's stored delivery positions for a topic (partition → next offset), if any. */
@@ -165,12 +179,14 @@ export class DeviceStateView {
 
 /** Owners a claim must fence are few; more than this many distinct ones were fenced by the claims in between. */
 const maxOwners = 8
+/** Lanes that wrote to one state partition lately: a few per live bridge. */
+const maxPartitionOwners = 16
 
-function mergeOwners(first: readonly string[], then: readonly string[]): string[] {
+function mergeOwners(first: readonly string[], then: readonly string[], max = maxOwners): string[] {
   const out: string[] = []
   for (const owner of [...first, ...then]) {
     if (typeof owner === 'string' && owner && !out.includes(owner)) out.push(owner)
-    if (out.length === maxOwners) break
+    if (out.length === max) break
   }
   return out
 }
