@@ -10,6 +10,7 @@ import { DeviceWriters } from './kafka/device-writers.ts'
 import { DeliveryService } from './subscriptions/delivery-service.ts'
 import { KafkaReadiness } from './kafka/readiness.ts'
 import { DeviceStateView } from './kafka/state-view.ts'
+import { StateTombstones } from './kafka/state-tombstones.ts'
 import { TopicCatalog } from './kafka/topic-catalog.ts'
 import { ensureTopics } from './kafka/topics.ts'
 import { createMetrics, type BridgeMetrics } from './metrics.ts'
@@ -77,11 +78,15 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
     }
   }
 
+  const tombstones = new StateTombstones(brokers, config.kafka.clientId, config.topics.deviceState, (error) =>
+    app.log.warn({ err: error }, 'could not delete expired idempotency records from the device-state topic'),
+  )
   const view = new DeviceStateView(
     brokers,
     config.kafka.clientId,
     config.topics.deviceState,
     config.exactlyOnce.idempotencyTtlMs,
+    (keys) => tombstones.write(keys),
   )
   const catalog = new TopicCatalog(admin)
   let writers: DeviceWriters | undefined
@@ -100,6 +105,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       if (draining) return
       try {
         const statePartitions = await partitionCount(admin, config.topics.deviceState)
+        tombstones.start(statePartitions)
         await view.start()
         await catalog.refresh()
         writers = new DeviceWriters({
@@ -202,6 +208,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       await writers?.close()
       await delivery?.close()
       await view.close()
+      await tombstones.close()
       await admin.close().catch(() => {})
       app.log.info('bridge stopped')
     })()

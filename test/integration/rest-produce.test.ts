@@ -333,6 +333,35 @@ describe('REST produce (Confluent REST Proxy compatible)', () => {
     expect(reused.body.code).toBe('E_IDEMPOTENCY_KEY_REUSED')
   })
 
+  it('an expired Idempotency-Key is deleted from the device-state topic (a tombstone), and a retry then writes again', async () => {
+    const shortLived = await startTestBridge(topics, { exactlyOnce: { idempotencyTtlMs: 1500 } })
+    try {
+      const headers = { ...(await auth('rest-expire')), 'idempotency-key': 'once', 'content-type': 'application/json' }
+      const record = JSON.stringify({ value: { data: 'expires' } })
+      const first = await post(shortLived.url, v3, record, headers)
+      expect(first.status).toBe(200)
+      const isMine = (m: RawMessage) =>
+        m.key.toString().startsWith('rest-expire') && m.key.toString().includes('#idem#')
+      const state = (await readTopic(topics.deviceState, { until: (ms) => ms.filter(isMine).length >= 2 })).filter(
+        isMine,
+      )
+      const [stored, tombstone] = state as [RawMessage, RawMessage]
+      expect(JSON.parse(stored.value.toString()).idem).toBeDefined()
+      expect(tombstone.key.toString()).toBe(stored.key.toString())
+      // No value at all: Kafka's tombstone, which compaction then drops with the record it follows.
+      expect(tombstone.value ?? null).toBeNull()
+
+      // Expired: the same key is a new request, not a replay.
+      const again = await post(shortLived.url, v3, record, headers)
+      expect(again.status).toBe(200)
+      expect(again.headers.get('idempotency-replayed')).toBeNull()
+      const messages = byDevice(await readTopic(topics.records, { until: keyed('rest-expire', 2) }), 'rest-expire')
+      expect(messages).toHaveLength(2)
+    } finally {
+      await shortLived.close()
+    }
+  })
+
   describe('errors: a code, a message and a Confluent-style body', () => {
     const record = JSON.stringify({ value: { type: 'JSON', data: 1 } })
     const cases: {

@@ -2,6 +2,7 @@ import {
   type ClaimValue,
   decodeState,
   type IdempotencyValue,
+  idempotencyStateKey,
   isClaimKey,
   isIdempotencyStateKey,
   isPositionsKey,
@@ -20,6 +21,14 @@ export interface IdempotencyEntry {
   at: number
   /** By record number within the request. */
   reports: Map<number, StoredReport>
+  /** The device-state keys its records were stored under: tombstoned once it expires. */
+  stateKeys: Set<string>
+}
+
+/** An expired idempotency record of the device-state topic: its key, and the (virtual) device it belongs to. */
+export interface ExpiredStateKey {
+  deviceId: string
+  key: string
 }
 
 /**
@@ -44,8 +53,22 @@ export class DeviceStateView {
   readonly #pruneTimer: NodeJS.Timeout
   readonly #follower: TopicFollower
 
-  constructor(brokers: string[], clientId: string, topic: string, idempotencyTtlMs = 3_600_000) {
+  readonly #onExpired: (keys: ExpiredStateKey[]) => void
+
+  /**
+   * `onExpired` gets the keys of idempotency records that outlived
+   * `idempotencyTtlMs`, for tombstones: without them the compacted topic
+   * would keep one record per Idempotency-Key ever used.
+   */
+  constructor(
+    brokers: string[],
+    clientId: string,
+    topic: string,
+    idempotencyTtlMs = 3_600_000,
+    onExpired: (keys: ExpiredStateKey[]) => void = () => {},
+  ) {
     this.#idempotencyTtlMs = idempotencyTtlMs
+    this.#onExpired = onExpired
     this.#pruneTimer = setInterval(() => this.#pruneIdempotency(), Math.min(idempotencyTtlMs, 60_000))
     this.#pruneTimer.unref()
     this.#follower = new TopicFollower(brokers, `${clientId}-state`, topic, (record) => this.#apply(record))
@@ -74,6 +97,7 @@ export class DeviceStateView {
       if (isIdempotencyStateKey(key)) this.rememberIdempotency(value)
       return
     }
+
     if ('watermark' in value) {
       const current = this.#watermarks.get(key) ?? 0
       // Compaction may replay an older value only before a newer one; never move backwards.
@@ -144,20 +168,33 @@ export class DeviceStateView {
 
   /** Indexes an idempotency record: read from the topic, or just committed by this bridge. */
   rememberIdempotency(value: IdempotencyValue): void {
-    if (Date.now() - value.at >= this.#idempotencyTtlMs || !Array.isArray(value.reports)) return
+    const stateKey = idempotencyStateKey(value.deviceId, value.idem, value.first)
+    if (Date.now() - value.at >= this.#idempotencyTtlMs || !Array.isArray(value.reports)) {
+      // Read back after it expired (this bridge was down then, say): still removed from the topic.
+      this.#onExpired([{ deviceId: value.deviceId, key: stateKey }])
+      return
+    }
     const id = `${value.deviceId}#${value.idem}`
     let entry = this.#idempotency.get(id)
     if (!entry) {
-      entry = { topic: value.topic, at: value.at, reports: new Map() }
+      entry = { topic: value.topic, at: value.at, reports: new Map(), stateKeys: new Set() }
       this.#idempotency.set(id, entry)
     }
+    entry.stateKeys.add(stateKey)
     entry.at = Math.max(entry.at, value.at)
     for (const [i, report] of value.reports.entries()) entry.reports.set(value.first + i, report)
   }
 
   #pruneIdempotency(): void {
     const oldest = Date.now() - this.#idempotencyTtlMs
-    for (const [id, entry] of this.#idempotency) if (entry.at <= oldest) this.#idempotency.delete(id)
+    const expired: ExpiredStateKey[] = []
+    for (const [id, entry] of this.#idempotency) {
+      if (entry.at > oldest) continue
+      this.#idempotency.delete(id)
+      const deviceId = id.slice(0, id.lastIndexOf('#'))
+      for (const key of entry.stateKeys) expired.push({ deviceId, key })
+    }
+    if (expired.length > 0) this.#onExpired(expired)
   }
 
   /**
