@@ -10,6 +10,7 @@ import { DeviceWriters } from './kafka/device-writers.ts'
 import { DeliveryService } from './subscriptions/delivery-service.ts'
 import { KafkaReadiness } from './kafka/readiness.ts'
 import { DeviceStateView } from './kafka/state-view.ts'
+import { kafkaErrorSummary } from './kafka/kafka-errors.ts'
 import { StateTombstones } from './kafka/state-tombstones.ts'
 import { TopicCatalog } from './kafka/topic-catalog.ts'
 import { ensureTopics } from './kafka/topics.ts'
@@ -124,7 +125,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
           onAbort: (error) => {
             metrics.transactionsAborted.inc()
-            app.log.warn({ err: error }, 'Kafka transaction aborted; its writes are retried')
+            app.log.warn(kafkaErrorSummary(error), 'Kafka transaction aborted; its writes are retried')
           },
           ...(config.testFaults ? { faults: config.testFaults } : {}),
         })

@@ -8,3 +8,21 @@ export function hasKafkaError(error: unknown, ...apiIds: string[]): boolean {
   if (typeof findBy !== 'function') return false
   return apiIds.some((id) => findBy.call(error, 'apiId', id))
 }
+
+/**
+ * A client error in one log-friendly line: its message and the distinct
+ * Kafka error ids nested in it. The error itself nests every retry's error
+ * with its stack, kilobytes per aborted transaction.
+ */
+export function kafkaErrorSummary(error: unknown): { message: string; kafkaErrors: string[] } {
+  const ids = new Set<string>()
+  const visit = (e: unknown, depth: number): void => {
+    if (!e || typeof e !== 'object' || depth > 8) return
+    const apiId = (e as { apiId?: unknown }).apiId
+    if (typeof apiId === 'string') ids.add(apiId)
+    const nested = (e as { errors?: unknown }).errors
+    if (Array.isArray(nested)) for (const n of nested) visit(n, depth + 1)
+  }
+  visit(error, 0)
+  return { message: error instanceof Error ? error.message : String(error), kafkaErrors: [...ids] }
+}
