@@ -14,7 +14,7 @@ export interface WatermarkValue {
 }
 
 /**
- * Key `<deviceId>#idem#<keyHash>#<first>`: what a REST request with an
+ * Key `<deviceId>#idem#<keyHash>#<first>#<at>`: what a REST request with an
  * Idempotency-Key wrote, committed in the same transaction as its records.
  * `reports[i]` is [partition, offset, timestamp ms] of the request's record
  * number `first + i`; a retry answers from it instead of writing again.
@@ -65,8 +65,13 @@ export function recordKeyOf(deviceId: string): string {
   return at < 0 ? deviceId : deviceId.slice(0, at)
 }
 
-export function idempotencyStateKey(deviceId: string, keyHash: string, first: number): string {
-  return `${deviceId}${idempotencyInfix}${keyHash}#${first}`
+/**
+ * `at` (the record's write time) makes every write's key unique: the
+ * tombstone a bridge writes for an expired record can never delete a newer
+ * one written for the same key and position after it expired.
+ */
+export function idempotencyStateKey(deviceId: string, keyHash: string, first: number, at: number): string {
+  return `${deviceId}${idempotencyInfix}${keyHash}#${first}#${at}`
 }
 
 export function isIdempotencyStateKey(key: string): boolean {

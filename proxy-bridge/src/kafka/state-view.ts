@@ -94,10 +94,9 @@ export class DeviceStateView {
       return
     }
     if ('reports' in value) {
-      if (isIdempotencyStateKey(key)) this.rememberIdempotency(value)
+      if (isIdempotencyStateKey(key)) this.rememberIdempotency(value, key)
       return
     }
-
     if ('watermark' in value) {
       const current = this.#watermarks.get(key) ?? 0
       // Compaction may replay an older value only before a newer one; never move backwards.
@@ -166,10 +165,13 @@ export class DeviceStateView {
     return entry && Date.now() - entry.at < this.#idempotencyTtlMs ? entry : undefined
   }
 
-  /** Indexes an idempotency record: read from the topic, or just committed by this bridge. */
-  rememberIdempotency(value: IdempotencyValue): void {
-    const stateKey = idempotencyStateKey(value.deviceId, value.idem, value.first)
-    if (Date.now() - value.at >= this.#idempotencyTtlMs || !Array.isArray(value.reports)) {
+  /** Indexes an idempotency record: read from the topic (with its key), or just committed by this bridge. */
+  rememberIdempotency(
+    value: IdempotencyValue,
+    stateKey = idempotencyStateKey(value.deviceId, value.idem, value.first, value.at),
+  ): void {
+    if (!Array.isArray(value.reports)) return
+    if (Date.now() - value.at >= this.#idempotencyTtlMs) {
       // Read back after it expired (this bridge was down then, say): still removed from the topic.
       this.#onExpired([{ deviceId: value.deviceId, key: stateKey }])
       return

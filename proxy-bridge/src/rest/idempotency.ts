@@ -55,7 +55,10 @@ export function idempotencyReceipt(options: {
       reports,
       at: Date.now(),
     }
-    return { key: idempotencyStateKey(options.deviceId, options.keyHash, options.first), value: encodeState(written) }
+    return {
+      key: idempotencyStateKey(options.deviceId, options.keyHash, options.first, written.at),
+      value: encodeState(written),
+    }
   }
   return { receipt, value: () => written }
 }
