@@ -41,6 +41,12 @@ export async function createOnnxEngine(ports: EnginePorts): Promise<Engine> {
           // Small models at batch 1: the arena and memory pattern buy nothing and cost RSS.
           enableCpuMemArena: false,
           enableMemPattern: false,
+          // No QDQ fusion: an int8 model's weights are dequantized once at load
+          // (constant folding) and its MatMuls run in float, with the Q/DQ pairs
+          // still rounding activations as int8. MLAS's int8 kernels are slow in
+          // WASM under Liftoff: vibration-anomaly int8 101 -> 75 µs at batch 1,
+          // same outputs (docs/agent.md, "Trade-offs").
+          extra: { session: { disable_quant_qdq: '1' } },
         })
       } catch (e) {
         throw new AgentError('E_ENGINE_LOAD', `${modelId(manifest)}: ${(e as Error).message}`)
