@@ -25,8 +25,8 @@ export interface DeviceWriterContext {
   lane: TransactionLane
   view: DeviceStateView
   bridgeId: string
-  /** Fences these transactional ids (InitProducerId), aborting what they left open. */
-  fence(transactionalIds: readonly string[]): Promise<void>
+  /** Fences these transactional ids (InitProducerId), aborting what they left open, except this bridge's own; true when it fenced any. */
+  fence(transactionalIds: readonly string[]): Promise<boolean>
 }
 
 // A claim not read back this soon may be stuck behind a crashed owner's open
@@ -91,9 +91,9 @@ export class DeviceWriter implements LaneMember {
     return this.#failure
   }
 
-  /** The seq this device must send next. */
+  /** The seq this device must send next: after a failure, the first one not committed. */
   get nextSeq(): number {
-    return this.#nextSeq
+    return this.#failure ? this.#committed + 1 : this.#nextSeq
   }
 
   fail(error: BridgeError): BridgeError {
@@ -110,15 +110,12 @@ export class DeviceWriter implements LaneMember {
   async #claim(): Promise<void> {
     const { view, lane } = this.#ctx
     const claim = randomUUID()
-    const others = (owners: readonly string[]): string[] => owners.filter((o) => o !== lane.transactionalId)
     const seen = view.expectClaim(claim, claimTimeoutMs)
     const unstick = setTimeout(() => {
-      void this.#ctx.fence(others(view.owners(this.deviceId))).catch(() => {})
+      void this.#ctx.fence(view.owners(this.deviceId)).catch(() => {})
     }, claimFenceAfterMs)
     const unstickPartition = setTimeout(() => {
-      const mine = `-${this.#ctx.bridgeId}-`
-      const lanes = view.partitionOwners(this.statePartition).filter((o) => !o.includes(mine))
-      void this.#ctx.fence(lanes).catch(() => {})
+      void this.#ctx.fence(view.partitionOwners(this.statePartition)).catch(() => {})
     }, partitionFenceAfterMs)
     try {
       const value = encodeState({
@@ -131,11 +128,8 @@ export class DeviceWriter implements LaneMember {
         at: Date.now(),
       })
       await lane.submit(this, [], { state: [{ key: Buffer.from(claimKey(this.deviceId)), value }] })
-      const earlier = others(await seen)
-      if (earlier.length > 0) {
-        await this.#ctx.fence(earlier)
-        await view.caughtUp(claimTimeoutMs)
-      }
+      // What an earlier owner committed before its fence is read before the watermark is taken.
+      if (await this.#ctx.fence(await seen)) await view.caughtUp(claimTimeoutMs)
     } catch (error) {
       seen.catch(() => {})
       throw this.fail(error instanceof BridgeError ? error : kafkaUnavailable(error))

@@ -29,6 +29,7 @@ export class DeviceWriters {
   readonly #entries = new Map<string, Entry>()
   readonly #options: DeviceWritersOptions
   readonly #lanes: DeviceWriterContext[]
+  readonly #laneIds: Set<string>
 
   constructor(options: DeviceWritersOptions) {
     this.#options = options
@@ -40,6 +41,7 @@ export class DeviceWriters {
       bridgeId: options.bridgeId,
       fence: (ids) => this.#fence(ids),
     }))
+    this.#laneIds = new Set(this.#lanes.map(({ lane }) => lane.transactionalId))
   }
 
   /** The device's writer, for use until `release`. */
@@ -64,10 +66,15 @@ export class DeviceWriters {
     return new DeviceWriter(deviceId, partitionOf(deviceId, this.#options.statePartitions), lane)
   }
 
-  /** Takes each transactional id over and lets it go: Kafka aborts what its holder left open and refuses its next write. */
-  async #fence(transactionalIds: readonly string[]): Promise<void> {
+  /**
+   * Takes each transactional id over and lets it go: Kafka aborts what its
+   * holder left open and refuses its next write. This bridge's own lanes are
+   * never fenced. Resolves with whether any id was.
+   */
+  async #fence(transactionalIds: readonly string[]): Promise<boolean> {
+    const others = transactionalIds.filter((id) => !this.#laneIds.has(id))
     await Promise.all(
-      transactionalIds.map(async (id) => {
+      others.map(async (id) => {
         const producer = transactionalProducer(id, this.#options)
         try {
           const tx = await producer.beginTransaction()
@@ -77,6 +84,7 @@ export class DeviceWriters {
         }
       }),
     )
+    return others.length > 0
   }
 
   /** The device's writer if this bridge has one (it may be idle). */

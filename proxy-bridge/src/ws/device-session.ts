@@ -394,12 +394,13 @@ export class DeviceSession {
       },
       (error: unknown) => {
         release()
-        this.#sendError(error, frame.id)
-        // A refused record fails the writer but not the session: the next frame claims the device afresh.
-        if (writer.failure && this.#writer === writer && !closeCodeOf[writer.failure.code]) {
+        // A failed writer takes no more writes: if the session lives on (a
+        // record Kafka refused), its next frame claims the device afresh.
+        if (writer.failure && this.#writer === writer) {
           this.#ctx.writers.release(writer)
           this.#writer = undefined
         }
+        this.#sendError(error, frame.id, writer)
       },
     )
   }
@@ -413,23 +414,14 @@ export class DeviceSession {
     this.#ws.send(encodeServerFrame(frame))
   }
 
-  #sendError(error: unknown, frameId?: string): void {
+  /** `writer` says where the device resumes (watermark, nextSeq); the session's own by default. */
+  #sendError(error: unknown, frameId?: string, writer = this.#writer): void {
     const bridgeError =
       error instanceof BridgeError
         ? error
         : new BridgeError(ErrorCodes.INTERNAL, 'the bridge failed to handle this frame; it has been logged')
     if (!(error instanceof BridgeError)) this.#ctx.log.error({ err: error, deviceId: this.deviceId }, 'session error')
     this.#ctx.metrics.errors.inc({ code: bridgeError.code })
-    // Where to resume: a writer failed by a refused record has committed everything before that frame.
-    const writer = this.#writer
-    const position =
-      writer === undefined
-        ? undefined
-        : !writer.failure
-          ? { watermark: writer.committed, nextSeq: writer.nextSeq }
-          : closeCodeOf[writer.failure.code]
-            ? undefined
-            : { watermark: writer.committed, nextSeq: writer.committed + 1 }
     this.send({
       type: 'error',
       code: bridgeError.code,
@@ -437,7 +429,7 @@ export class DeviceSession {
       retryable: bridgeError.retryable,
       ...(frameId !== undefined ? { id: frameId } : {}),
       ...(bridgeError.retryAfterMs !== undefined ? { retryAfterMs: bridgeError.retryAfterMs } : {}),
-      ...position,
+      ...(writer ? { watermark: writer.committed, nextSeq: writer.nextSeq } : {}),
     })
     const closeCode = closeCodeOf[bridgeError.code]
     if (closeCode) this.close(closeCode, bridgeError.code, bridgeError.message)
