@@ -195,7 +195,9 @@ export class TransactionLane {
     for (const write of batch) for (const r of write.records) topics.add(r.topic)
     const counts = await partitionCounts(producer, topics)
     const messages: KafkaMessage[] = []
-    // Each record's place among this request's messages to its partition: its offset is the partition's base + that.
+    // Per record, in batch order: its partition, and its place among this
+    // request's messages to that partition (its offset is the partition's base + place).
+    const partitions: number[] = []
     const places: number[] = []
     const perPartition = new Map<string, number[]>()
     const last = new Map<LaneMember, number>()
@@ -210,6 +212,7 @@ export class TransactionLane {
           placed = new Array<number>(count).fill(0)
           perPartition.set(r.topic, placed)
         }
+        partitions.push(partition)
         places.push((placed[partition] as number)++)
         messages.push({
           topic: r.topic,
@@ -238,7 +241,7 @@ export class TransactionLane {
     const tx = await producer.beginTransaction()
     try {
       const result = await tx.send({ messages })
-      const ranges = ackRanges(batch, messages, places, result.offsets ?? [])
+      const ranges = ackRanges(batch, partitions, places, result.offsets ?? [])
       const receipts: KafkaMessage[] = []
       batch.forEach((write, i) => {
         if (!write.receipt) return
@@ -411,7 +414,7 @@ export function transactionRetryDelay(
  */
 function ackRanges(
   batch: LaneWrite[],
-  messages: KafkaMessage[],
+  partitions: number[],
   places: number[],
   offsets: { topic: string; partition: number; offset: bigint }[],
 ): AckRange[][] {
@@ -424,17 +427,15 @@ function ackRanges(
     }
     partitions.set(o.partition, Number(o.offset))
   }
-  // `messages` holds each write's records then its state records, in batch order.
   let at = 0
-  let placeAt = 0
   return batch.map((write) => {
     const ranges: AckRange[] = []
     let current: AckRange | undefined
     for (const record of write.records) {
-      const partition = (messages[at++] as KafkaMessage).partition as number
+      const partition = partitions[at] as number
       const partitionBase = base.get(record.topic)?.get(partition)
       if (partitionBase === undefined) throw new Error(`no offset reported for ${record.topic}:${partition}`)
-      const offset = partitionBase + (places[placeAt++] as number)
+      const offset = partitionBase + (places[at++] as number)
       if (
         current &&
         current.topic === record.topic &&
@@ -448,7 +449,6 @@ function ackRanges(
         ranges.push(current)
       }
     }
-    at += write.state.length
     return ranges
   })
 }
