@@ -31,11 +31,15 @@ export class StateTombstones {
   /** The topic's partition count, known once the bridge has looked: keys expired before wait for it. */
   start(partitions: number): void {
     this.#partitions = partitions
-    this.write([])
+    this.#flush()
   }
 
   write(keys: ExpiredStateKey[]): void {
     this.#pending.push(...keys)
+    this.#flush()
+  }
+
+  #flush(): void {
     const partitions = this.#partitions
     if (partitions === undefined || this.#pending.length === 0) return
     const batch = this.#pending.splice(0)

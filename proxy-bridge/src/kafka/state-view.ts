@@ -16,6 +16,8 @@ export type StoredReport = [number, number, number]
 
 /** What the bridges remember of one Idempotency-Key of one (virtual) device. */
 export interface IdempotencyEntry {
+  /** The (virtual) device whose records these are. */
+  deviceId: string
   topic: string
   /** Newest write under this key, ms since the epoch: the entry expires `idempotencyTtlMs` after it. */
   at: number
@@ -179,7 +181,7 @@ export class DeviceStateView {
     const id = `${value.deviceId}#${value.idem}`
     let entry = this.#idempotency.get(id)
     if (!entry) {
-      entry = { topic: value.topic, at: value.at, reports: new Map(), stateKeys: new Set() }
+      entry = { deviceId: value.deviceId, topic: value.topic, at: value.at, reports: new Map(), stateKeys: new Set() }
       this.#idempotency.set(id, entry)
     }
     entry.stateKeys.add(stateKey)
@@ -193,8 +195,7 @@ export class DeviceStateView {
     for (const [id, entry] of this.#idempotency) {
       if (entry.at > oldest) continue
       this.#idempotency.delete(id)
-      const deviceId = id.slice(0, id.lastIndexOf('#'))
-      for (const key of entry.stateKeys) expired.push({ deviceId, key })
+      for (const key of entry.stateKeys) expired.push({ deviceId: entry.deviceId, key })
     }
     if (expired.length > 0) this.#onExpired(expired)
   }
