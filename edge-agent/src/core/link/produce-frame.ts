@@ -24,7 +24,7 @@ export function utf8Length(text: string): number {
 }
 
 /** The record's entry in the frame header; its value is the payload's length. */
-export function recordHeader(entry: OutboxEntry): string {
+function recordHeader(entry: OutboxEntry): string {
   const topic = entry.topic === undefined ? '' : `,"topic":${JSON.stringify(entry.topic)}`
   const headers = entry.headers === undefined ? '' : `,"headers":${JSON.stringify(entry.headers)}`
   return `{"seq":${entry.seq}${topic},"value":${entry.payload.length},"encoding":"binary"${headers},"timestamp":${entry.timestamp}}`
