@@ -16,7 +16,7 @@ const limits = {
 }
 
 /** A bridge in a few lines: checks seqs as the real one does, acks, and fails on cue. */
-function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = {}) {
+function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; drainAtFrame?: number } = {}) {
   let committed = 0
   let frames = 0
   const seen: number[] = []
@@ -26,9 +26,12 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
   const batchSizes: number[] = []
   let connects = 0
   let pings = 0
+  /** Frames sent into a draining bridge after it had said so (a later generation than the refused one). */
+  let sentWhileDraining = 0
   const factory: SocketFactory = (_url, _protocol, h: SocketHandlers) => {
     connects++
     let open = true
+    let drainingSince: number | undefined
     const reply = (frame: unknown) => queueMicrotask(() => open && h.onMessage(JSON.stringify(frame)))
     queueMicrotask(() => h.onOpen())
     return {
@@ -58,6 +61,28 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
         frameStarts.push(frame.records[0]?.seq ?? 0)
         batchSizes.push(frame.records.length)
         const first = frame.records[0]?.seq ?? 0
+        const generation = Number((frame.id ?? '0').split('-')[0])
+        if (drainingSince !== undefined || frames === options.drainAtFrame) {
+          if (drainingSince === undefined) {
+            drainingSince = generation
+            // As the real bridge does: refuse while in-flight transactions finish, then close with 1001.
+            setTimeout(() => {
+              if (!open) return
+              open = false
+              h.onClose(1001, 'E_SHUTTING_DOWN: bridge shutting down')
+            }, 50)
+          } else if (generation > drainingSince) sentWhileDraining++
+          reply({
+            type: 'error',
+            code: 'E_SHUTTING_DOWN',
+            message: 'the bridge is shutting down; resend after reconnecting',
+            retryable: true,
+            id: frame.id,
+            nextSeq: committed + 1,
+            watermark: committed,
+          })
+          return
+        }
         if (frames === options.failFrame) {
           reply({
             type: 'error',
@@ -101,7 +126,16 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number } = 
       },
     }
   }
-  return { factory, seen, sent, frameStarts, batchSizes, connects: () => connects, pings: () => pings }
+  return {
+    factory,
+    seen,
+    sent,
+    frameStarts,
+    batchSizes,
+    connects: () => connects,
+    pings: () => pings,
+    sentWhileDraining: () => sentWhileDraining,
+  }
 }
 
 async function drain(outbox: MemoryOutbox, bridge: ReturnType<typeof fakeBridge>, through: number) {
@@ -145,6 +179,17 @@ describe('Link', () => {
     expect(rewind).toBeGreaterThan(1)
     expect(bridge.frameStarts.slice(rewind + 1).every((start) => start > 51)).toBe(true)
     expect(bridge.sent.filter((seq) => seq <= 50)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+  })
+
+  it('sends nothing more to a bridge that said it is shutting down, and resends on the next session', async () => {
+    const outbox = new MemoryOutbox()
+    for (let i = 0; i < 300; i++) await outbox.append({ value: i })
+    const bridge = fakeBridge({ drainAtFrame: 2 })
+    const link = await drain(outbox, bridge, 300)
+    expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(link.stats().lastError?.code).toBe('E_SHUTTING_DOWN')
+    expect(bridge.sentWhileDraining()).toBe(0)
+    expect(bridge.connects()).toBe(2)
   })
 
   it('reconnects after a cut and resumes from the watermark', async () => {

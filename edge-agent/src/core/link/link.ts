@@ -395,8 +395,11 @@ export class Link extends Emitter<LinkEvents> {
     session.cursor = nextSeq
     let wait = 0
     if (error.code === ErrorCodes.RATE_LIMITED) wait = error.retryAfterMs ?? 1000
+    else if (error.code === ErrorCodes.SHUTTING_DOWN)
+      wait = 5000 // The bridge closes this socket once its in-flight writes end; the next session resends.
     else if (error.code === ErrorCodes.CREDITS_EXCEEDED)
       wait = 0 // resumes on the next ack
+    else if (error.retryAfterMs !== undefined) wait = error.retryAfterMs
     else if (!error.retryable && error.code !== ErrorCodes.SEQ_GAP && error.code !== ErrorCodes.SEQ_BACKWARDS) {
       // A record the bridge will never take (topic denied, too large): retry slowly and say so.
       wait = this.#backoff.next()
@@ -439,11 +442,13 @@ export class Link extends Emitter<LinkEvents> {
           this.#wakeAt(s, now + Math.max(5, s.rate.waitFor(Math.min(want, 100), now)))
           return
         }
-        const entries = await this.#o.outbox.peek(s.cursor, Math.min(want, tokens), maxBytes)
+        const cursor = s.cursor
+        const entries = await this.#o.outbox.peek(cursor, Math.min(want, tokens), maxBytes)
         if (s.closed || this.#session !== s) return
+        if (s.cursor !== cursor) continue // An error frame rewound the session meanwhile.
         const first = entries[0]
         if (!first) return
-        if (first.seq !== s.cursor) {
+        if (first.seq !== cursor) {
           // Drops removed records this session was about to send: a new session
           // renumbers what is left (Outbox.resume), so reconnect at once.
           this.#endSession(s, CloseCodes.NORMAL, 'outbox dropped unsent records; resuming')
