@@ -165,6 +165,8 @@ export class BenchDevice {
   }
 
   #send(): boolean {
+    // Checked before building: a frame built and then held back for credits is CPU taken from the bridge and Kafka.
+    if (this.#inflightRecords + this.batch > this.welcome.limits.credits.records) return false
     const frame =
       frameKind === 'binary'
         ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch)

@@ -76,7 +76,9 @@ export async function startKafka(td: Teardown, name: string): Promise<{ brokers:
   const external = externalBrokers()
   if (external) {
     log(`using KAFKA_BROKERS=${external.join(',')}`)
-    return { brokers: external }
+    // BENCH_KAFKA_PID names that broker's process, so its CPU is measured too.
+    const pid = Number(process.env.BENCH_KAFKA_PID) || undefined
+    return pid ? { brokers: external, pid } : { brokers: external }
   }
   log('starting Kafka (fresh instance)')
   const broker = await startBroker({ name: `bench-${name}`, port: 0, fresh: true, heapMb: 1024, log })
