@@ -242,6 +242,7 @@ export async function ingest(): Promise<BenchResult> {
         frames: frameKind,
         batch_records: s.batch,
         partitions: s.partitions,
+        kafka_warmup_s: s.kafkaWarmupMs / 1000,
         window_s: s.windowMs / 1000,
         latency_window_s: s.latencyMs / 1000,
         credits_records: limits?.credits.records ?? null,
