@@ -189,7 +189,8 @@ export async function verifyExactlyOnce(
   brokers: string[],
   topic: string,
   ackedByDevice: Map<string, number>,
-  timeoutMs = 90_000,
+  /** Gives up when no record arrived for this long (the whole read takes ~90 s for 7 million records). */
+  stallMs = 30_000,
 ): Promise<VerifyResult> {
   const expected = [...ackedByDevice.values()].reduce((a, b) => a + b, 0)
   const seen = new Map<string, number>()
@@ -206,10 +207,16 @@ export async function verifyExactlyOnce(
   try {
     const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
     await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => {
-        problems.push(`read only ${read} of ${expected} records within ${timeoutMs} ms`)
+      let lastRead = -1
+      const deadline = setInterval(() => {
+        if (read !== lastRead) {
+          lastRead = read
+          return
+        }
+        problems.push(`read only ${read} of ${expected} records; none came for ${stallMs} ms`)
+        clearInterval(deadline)
         resolve()
-      }, timeoutMs)
+      }, stallMs)
       let idle: NodeJS.Timeout | undefined
       stream.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
         read++
@@ -224,12 +231,15 @@ export async function verifyExactlyOnce(
           // Linger so a duplicate beyond the expected count is still seen.
           clearTimeout(idle)
           idle = setTimeout(() => {
-            clearTimeout(deadline)
+            clearInterval(deadline)
             resolve()
           }, 1500)
         }
       })
-      stream.on('error', reject)
+      stream.on('error', (error) => {
+        clearInterval(deadline)
+        reject(error)
+      })
     })
     await stream.close()
   } finally {
