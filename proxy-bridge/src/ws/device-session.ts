@@ -166,8 +166,10 @@ export class DeviceSession {
     const count = frame.records.length
     metrics.recordsReceived.inc({ transport: 'ws' }, count)
     if (this.#ctx.isDraining()) {
+      // The socket closes within the grace: sending again before then only gets this error again.
       throw new BridgeError(ErrorCodes.SHUTTING_DOWN, 'the bridge is shutting down; resend after reconnecting', {
         retryable: true,
+        retryAfterMs: config.shutdownGraceMs,
       })
     }
     if (count > config.limits.maxBatchRecords) {

@@ -77,6 +77,7 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
             code: 'E_SHUTTING_DOWN',
             message: 'the bridge is shutting down; resend after reconnecting',
             retryable: true,
+            retryAfterMs: 10_000,
             id: frame.id,
             nextSeq: committed + 1,
             watermark: committed,

@@ -393,17 +393,11 @@ export class Link extends Emitter<LinkEvents> {
     session.generation++
     session.inFlight = session.inFlight.filter((f) => f.toSeq < nextSeq)
     session.cursor = nextSeq
-    let wait = 0
-    if (error.code === ErrorCodes.RATE_LIMITED) wait = error.retryAfterMs ?? 1000
-    else if (error.code === ErrorCodes.SHUTTING_DOWN)
-      wait = 5000 // The bridge closes this socket once its in-flight writes end; the next session resends.
-    else if (error.code === ErrorCodes.CREDITS_EXCEEDED)
-      wait = 0 // resumes on the next ack
-    else if (error.retryAfterMs !== undefined) wait = error.retryAfterMs
-    else if (!error.retryable && error.code !== ErrorCodes.SEQ_GAP && error.code !== ErrorCodes.SEQ_BACKWARDS) {
-      // A record the bridge will never take (topic denied, too large): retry slowly and say so.
-      wait = this.#backoff.next()
-    }
+    // The bridge says how long to wait (rate limit, shutdown, Kafka outage);
+    // credits and seq errors resend at once; a record the bridge will never
+    // take (topic denied, too large) is retried slowly, and reported.
+    const resendNow = error.retryable || error.code === ErrorCodes.SEQ_GAP || error.code === ErrorCodes.SEQ_BACKWARDS
+    const wait = error.retryAfterMs ?? (resendNow ? 0 : this.#backoff.next())
     session.pausedUntil = this.#clock.now() + wait
     if (wait > 0) this.#wakeAt(session, session.pausedUntil)
     else void this.#pump()
