@@ -159,20 +159,16 @@ export class BenchDevice {
     this.#stopTimer()
   }
 
-  #canSend(bytes: number): boolean {
-    const { credits } = this.welcome.limits
-    return this.#inflightRecords + this.batch <= credits.records && this.#inflightBytes + bytes <= credits.bytes
-  }
-
   #send(): boolean {
-    // Checked before building: a frame built and then held back for credits is CPU taken from the bridge and Kafka.
-    if (this.#inflightRecords + this.batch > this.welcome.limits.credits.records) return false
+    const { credits } = this.welcome.limits
+    // Records are checked before building: a frame built and then held back is CPU taken from the bridge and Kafka.
+    if (this.#inflightRecords + this.batch > credits.records) return false
     const frame =
       frameKind === 'binary'
         ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch)
         : produceFrame(this.deviceId, this.nextSeq, this.batch)
     const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length
-    if (!this.#canSend(bytes)) return false
+    if (this.#inflightBytes + bytes > credits.bytes) return false
     this.nextSeq += this.batch
     this.#inflight.push({ lastSeq: this.nextSeq - 1, records: this.batch, bytes, sentAt: performance.now() })
     this.#inflightRecords += this.batch

@@ -7,38 +7,14 @@ import {
   FetchIsolationLevels,
   type Message,
   MessagesStreamModes,
-  murmur2,
-  ProduceAcks,
-  Producer,
+  type Producer,
   type MessageToProduce,
 } from '@platformatic/kafka'
+import { partitionOf } from '../../proxy-bridge/src/kafka/device-state.ts'
+// The lanes' own producer settings (acks, retries of CONCURRENT_TRANSACTIONS): the reference differs from the bridge only in what it skips.
+import { transactionalProducer } from '../../proxy-bridge/src/kafka/transaction-lane.ts'
 import { recordJson } from './devices.ts'
 import { CpuMeter, log, sleep } from './stack.ts'
-
-/**
- * CONCURRENT_TRANSACTIONS (the previous commit's markers are still being
- * written) clears within milliseconds: retry it after 3 ms, as the bridge's
- * lanes do (Java's client waits 20 ms), instead of the 100 ms used for
- * everything else. Without this, every back-to-back transaction of one
- * producer waits ~100 ms.
- */
-export function transactionalRetryDelay(
-  _client: unknown,
-  _operation: string,
-  attempt: number,
-  _retries: number,
-  error: unknown,
-): number {
-  const concurrent = (error as { findBy?: (k: string, v: unknown) => unknown }).findBy?.(
-    'apiId',
-    'CONCURRENT_TRANSACTIONS',
-  )
-  return concurrent ? 3 : Math.min(100 * 2 ** (attempt - 1), 1000)
-}
-
-export function partitionOf(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions
-}
 
 /** Creates a records topic (delete) and a state topic (compact) like the bridge's. */
 export async function createTopicPair(
@@ -97,17 +73,10 @@ export async function runDirect(
   const loops: Promise<void>[] = []
   const perProducer = options.devicesPerProducer ?? 1
   for (let i = 0; i < options.producers; i++) {
-    const producer = new Producer({
+    const producer = transactionalProducer(`bench-direct-${run}-${i}`, {
+      brokers: options.brokers,
       clientId: 'bench-direct',
-      bootstrapBrokers: options.brokers,
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      transactionalId: `bench-direct-${run}-${i}`,
-      producerId: -1n,
-      producerEpoch: -1,
-      timeout: 30_000,
-      retries: 10,
-      retryDelay: transactionalRetryDelay,
+      transactionTimeoutMs: 30_000,
     })
     producers.push(producer)
     const devices = Array.from({ length: perProducer }, (_, d) => {
@@ -207,16 +176,18 @@ export async function verifyExactlyOnce(
   try {
     const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
     await new Promise<void>((resolve, reject) => {
-      let lastRead = -1
+      let lastRead = 0
+      let lastReadAt = performance.now()
       const deadline = setInterval(() => {
         if (read !== lastRead) {
           lastRead = read
-          return
+          lastReadAt = performance.now()
+        } else if (performance.now() - lastReadAt >= stallMs) {
+          problems.push(`read only ${read} of ${expected} records; none came for ${stallMs} ms`)
+          clearInterval(deadline)
+          resolve()
         }
-        problems.push(`read only ${read} of ${expected} records; none came for ${stallMs} ms`)
-        clearInterval(deadline)
-        resolve()
-      }, stallMs)
+      }, 1000)
       let idle: NodeJS.Timeout | undefined
       stream.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
         read++

@@ -32,6 +32,9 @@ export const ingestSettings = {
   latencyWarmupMs: envNumber('BENCH_LATENCY_WARMUP_MS', 5000),
   /** The references run on a broker warm by then. */
   referenceWarmupMs: 5000,
+  get devicesPerLane(): number {
+    return Math.ceil(this.devices / this.lanes)
+  },
   windowMs: envNumber('BENCH_WINDOW_MS', 20_000),
   latencyMs: envNumber('BENCH_LATENCY_MS', 15_000),
   kafkaWarmupMs: envNumber('BENCH_KAFKA_WARMUP_MS', 30_000),
@@ -80,7 +83,7 @@ export async function ingest(): Promise<BenchResult> {
       await runDirect({
         brokers,
         producers: s.lanes,
-        devicesPerProducer: Math.ceil(s.devices / s.lanes),
+        devicesPerProducer: s.devicesPerLane,
         recordsPerTxn: 500,
         recordsTopic: warm.records,
         stateTopic: warm.state,
@@ -174,7 +177,7 @@ export async function ingest(): Promise<BenchResult> {
     const directState = `${prefix}.direct.state`
     await createTopicPair(brokers, directRecords, directState, s.partitions)
     log(
-      `reference: ${s.lanes} direct transactional producers, ${s.txnRecords} records of ${s.devices / s.lanes} devices + their state records per transaction`,
+      `reference: ${s.lanes} direct transactional producers, ${s.txnRecords} records of ${s.devicesPerLane} devices + their state records per transaction`,
     )
     const none = { recordsPerS: Number.NaN, txns: 0, cpu: {} }
     const direct = skipDirect
@@ -183,7 +186,7 @@ export async function ingest(): Promise<BenchResult> {
           brokers,
           kafkaPid,
           producers: s.lanes,
-          devicesPerProducer: Math.ceil(s.devices / s.lanes),
+          devicesPerProducer: s.devicesPerLane,
           recordsPerTxn: s.txnRecords,
           recordsTopic: directRecords,
           stateTopic: directState,
@@ -204,7 +207,7 @@ export async function ingest(): Promise<BenchResult> {
           recordsTopic: directRecords,
           stateTopic: directState,
           partitions: s.partitions,
-          warmupMs: 3000,
+          warmupMs: s.referenceWarmupMs,
           windowMs: Math.min(s.windowMs, 15_000),
         })
     log(`orientation: one producer per device ${Math.round(perDevice.recordsPerS)} records/s`)
@@ -256,6 +259,7 @@ export async function ingest(): Promise<BenchResult> {
         warmup_s: s.warmupMs / 1000,
         window_s: s.windowMs / 1000,
         latency_warmup_s: s.latencyWarmupMs / 1000,
+        reference_warmup_s: s.referenceWarmupMs / 1000,
         latency_window_s: s.latencyMs / 1000,
         credits_records: limits?.credits.records ?? null,
         credits_bytes: limits?.credits.bytes ?? null,

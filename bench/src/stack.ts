@@ -11,7 +11,7 @@ import { BRIDGE_NODE_FLAGS, buildBridge } from '../../proxy-bridge/scripts/build
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** Logs, configs and CPU profiles of bench runs (git-ignored). */
 export const workDir = join(repoRoot, '.cache', 'bench')
-export const benchSecret = 'kafka-edge-bench-secret-0123456789abcdef'
+const benchSecret = 'kafka-edge-bench-secret-0123456789abcdef'
 
 const started = Date.now()
 

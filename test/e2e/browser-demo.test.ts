@@ -15,7 +15,7 @@ import { bridgeConfig, deviceToken, dropTopics, isolatedTopics } from '../suppor
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { type Chromium, launchChromium } from '../support/chromium.ts'
 import { readTopic } from '../support/kafka.ts'
-import { cliConfigFile, cliFlags, modelBridgeOverrides, modelCopy, modelsCli } from '../support/models.ts'
+import { cliConfigFile, modelBridgeOverrides, modelCopy, publishModel } from '../support/models.ts'
 
 const topics = isolatedTopics()
 const deviceId = `browser-${randomUUID().slice(0, 8)}`
@@ -156,8 +156,7 @@ describe('browser demo in Chromium', () => {
     const v2 = modelCopy('wine', (m) => {
       m.version = 2
     })
-    const published = await modelsCli(['publish', v2, '--quiet', ...cliFlags(cliConfigFile(topics))])
-    expect(published.code, published.stderr).toBe(0)
+    await publishModel(v2, cliConfigFile(topics))
     await until(
       'wine v2 is active',
       async () => (await page.locator('#version-wine').getAttribute('data-version')) === '2',
@@ -187,8 +186,7 @@ describe('browser demo in Chromium', () => {
     const v3 = modelCopy('wine', (m) => {
       m.version = 3
     })
-    const published = await modelsCli(['publish', v3, '--quiet', ...cliFlags(cliConfigFile(topics))])
-    expect(published.code, published.stderr).toBe(0)
+    await publishModel(v3, cliConfigFile(topics))
     await until('the page reports the refusal', async () => (await text('#model-notice')).includes('v3 refused'))
     expect(await text('#model-notice')).toContain('E_SHA256_MISMATCH')
     await new Promise((r) => setTimeout(r, 1000))

@@ -102,10 +102,11 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     expect(await doomed.exited).toBe('SIGKILL')
 
     // A device the crashed bridge never held, whose state shares the partition its open transaction blocks.
-    const statePartition = partitionOf(crashedId, 3)
+    const partitions = bridgeConfig(topics).kafka?.partitions as number
+    const statePartition = partitionOf(crashedId, partitions)
     let otherId = ''
     for (let i = 0; otherId === ''; i++)
-      if (partitionOf(`dev-bystander-${i}`, 3) === statePartition) otherId = `dev-bystander-${i}`
+      if (partitionOf(`dev-bystander-${i}`, partitions) === statePartition) otherId = `dev-bystander-${i}`
     const other = await DeviceClient.connect((bridges[0] as Bridge).url, { token: await deviceToken(otherId) })
     await other.hello()
     other.sendRange(1, 5, (s) => value(otherId, s))
