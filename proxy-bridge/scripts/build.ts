@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
-export const BRIDGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const BRIDGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /**
  * V8 flags the bridge runs with. A 32 MB young generation lets records that
@@ -51,7 +51,7 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
       },
     ],
     banner: {
-      js: `#!/usr/bin/env -S node ${BRIDGE_NODE_FLAGS.join(' ')}\nimport{createRequire as __bridgeRequire}from'node:module';const require=__bridgeRequire(import.meta.url);`,
+      js: `#!/usr/bin/env -S node ${BRIDGE_NODE_FLAGS.join(' ')}`,
     },
   })
   return outfile

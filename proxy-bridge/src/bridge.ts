@@ -79,15 +79,14 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
     }
   }
 
-  const tombstones = new StateTombstones(brokers, config.kafka.clientId, config.topics.deviceState, (error) =>
-    app.log.warn({ err: error }, 'could not delete expired idempotency records from the device-state topic'),
-  )
+  // Made once the state topic's partition count is known, before the view reads (the first expiries).
+  let tombstones: StateTombstones | undefined
   const view = new DeviceStateView(
     brokers,
     config.kafka.clientId,
     config.topics.deviceState,
     config.exactlyOnce.idempotencyTtlMs,
-    (keys) => tombstones.write(keys),
+    (keys) => tombstones?.write(keys),
   )
   const catalog = new TopicCatalog(admin)
   let writers: DeviceWriters | undefined
@@ -106,7 +105,11 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       if (draining) return
       try {
         const statePartitions = await partitionCount(admin, config.topics.deviceState)
-        tombstones.start(statePartitions)
+        tombstones ??= new StateTombstones(
+          { brokers, clientId: config.kafka.clientId, topic: config.topics.deviceState, partitions: statePartitions },
+          (error) =>
+            app.log.warn({ err: error }, 'could not delete expired idempotency records from the device-state topic'),
+        )
         await view.start()
         await catalog.refresh()
         writers = new DeviceWriters({
@@ -209,7 +212,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       await writers?.close()
       await delivery?.close()
       await view.close()
-      await tombstones.close()
+      await tombstones?.close()
       await admin.close().catch(() => {})
       app.log.info('bridge stopped')
     })()

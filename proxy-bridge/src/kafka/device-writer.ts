@@ -96,6 +96,11 @@ export class DeviceWriter implements LaneMember {
     return this.#failure ? this.#committed + 1 : this.#nextSeq
   }
 
+  /** Where the device resumes, for an error frame; unknown until the claim has read the watermark. */
+  get resumePoint(): { watermark: number; nextSeq: number } | undefined {
+    return this.#claimId === undefined ? undefined : { watermark: this.#committed, nextSeq: this.nextSeq }
+  }
+
   fail(error: BridgeError): BridgeError {
     this.#failure ??= error
     return this.#failure

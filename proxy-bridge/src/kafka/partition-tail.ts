@@ -40,7 +40,7 @@ export class PartitionTail {
     while (this.#running) {
       try {
         const results = await this.#reader.fetch(this.#topic, this.positions, { maxWaitMs: 100 })
-        if (!this.#running) return
+        if (!this.#running) break
         for (const [partition, result] of results) {
           this.positions.set(partition, result.nextOffset)
           if (result.records.length > 0) this.#onRecords(result.records)

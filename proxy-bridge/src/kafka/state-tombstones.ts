@@ -11,41 +11,30 @@ import type { ExpiredStateKey } from './state-view.ts'
  */
 export class StateTombstones {
   readonly #topic: string
+  readonly #partitions: number
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   readonly #onError: (error: unknown) => void
-  #partitions: number | undefined
-  #pending: ExpiredStateKey[] = []
   #sending: Promise<void> = Promise.resolve()
 
-  constructor(brokers: string[], clientId: string, topic: string, onError: (error: unknown) => void) {
-    this.#topic = topic
+  constructor(
+    options: { brokers: string[]; clientId: string; topic: string; partitions: number },
+    onError: (error: unknown) => void,
+  ) {
+    this.#topic = options.topic
+    this.#partitions = options.partitions
     this.#onError = onError
     this.#producer = new Producer({
-      clientId: `${clientId}-tombstones`,
-      bootstrapBrokers: brokers,
+      clientId: `${options.clientId}-tombstones`,
+      bootstrapBrokers: options.brokers,
       idempotent: true,
       acks: ProduceAcks.ALL,
     })
   }
 
-  /** The topic's partition count, known once the bridge has looked: keys expired before wait for it. */
-  start(partitions: number): void {
-    this.#partitions = partitions
-    this.#flush()
-  }
-
   write(keys: ExpiredStateKey[]): void {
-    this.#pending.push(...keys)
-    this.#flush()
-  }
-
-  #flush(): void {
-    const partitions = this.#partitions
-    if (partitions === undefined || this.#pending.length === 0) return
-    const batch = this.#pending.splice(0)
-    const messages = batch.map(({ deviceId, key }) => ({
+    const messages = keys.map(({ deviceId, key }) => ({
       topic: this.#topic,
-      partition: partitionOf(deviceId, partitions),
+      partition: partitionOf(deviceId, this.#partitions),
       key: Buffer.from(key, 'utf8'),
       // A null value: Kafka's tombstone.
       value: null as unknown as Buffer,

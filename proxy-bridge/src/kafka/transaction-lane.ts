@@ -45,7 +45,7 @@ interface LaneWrite {
   state: { key: Buffer; value: Buffer }[]
   receipt: Receipt | undefined
   bytes: number
-  /** Retried alone after a transaction with other devices failed: one device's bad record fails only that device. */
+  /** Retried alone after Kafka refused a record of a shared transaction: the bad record fails only its frame's device. */
   solo: boolean
   resolve(ranges: AckRange[]): void
   reject(error: BridgeError): void
@@ -266,11 +266,13 @@ export class TransactionLane {
 
   /**
    * After a failed transaction: a fenced lane starts over with a new producer
-   * and retries the devices it still owns; any other failure retries each
-   * write (one frame's records) alone once, so the writes before a bad one
-   * still commit, then fails the write's device: with E_RECORD_TOO_LARGE or
-   * E_VALUE_INVALID when Kafka refused a record (resending it cannot help),
-   * else E_KAFKA_UNAVAILABLE (its session reconnects and resends).
+   * and retries the devices it still owns. When Kafka refused a record, each
+   * write (one frame's records) is retried alone once, so the writes before
+   * the bad one still commit, and the bad one fails its device with
+   * E_RECORD_TOO_LARGE or E_VALUE_INVALID (resending it cannot help). Any
+   * other failure fails the devices with E_KAFKA_UNAVAILABLE (their sessions
+   * reconnect and resend) rather than replaying one small transaction per
+   * frame into a broker that is already struggling.
    */
   async #recover(batch: LaneWrite[], error: unknown): Promise<void> {
     const fenced = isFenced(error)
@@ -285,13 +287,14 @@ export class TransactionLane {
       this.#queue.unshift(...batch)
       return
     }
-    if (!fenced && batch.length > 1) {
+    const refused = fenced ? undefined : recordRefused(error)
+    if (refused && batch.length > 1) {
       for (const write of batch) write.solo = true
       this.#queue.unshift(...batch)
       return
     }
     const members = new Set(batch.map((w) => w.member))
-    const failure = fenced ? sessionReplaced() : (recordRefused(error) ?? kafkaUnavailable(error))
+    const failure = fenced ? sessionReplaced() : (refused ?? kafkaUnavailable(error))
     for (const member of members) member.fail(failure)
     for (const write of batch) write.reject(write.member.failure ?? failure)
   }
@@ -301,6 +304,9 @@ export class TransactionLane {
     await this.#producer.close().catch(() => {})
   }
 }
+
+/** With transactionRetryDelay: ~1.2 s of CONCURRENT_TRANSACTIONS, ~13 s of anything else. */
+export const transactionRetries = 15
 
 /** A transactional producer that takes `transactionalId` over: InitProducerId fences every earlier holder. */
 export function transactionalProducer(
@@ -320,8 +326,7 @@ export function transactionalProducer(
     producerEpoch: -1,
     // The coordinator aborts a transaction left open longer than this (a crashed bridge).
     timeout: options.transactionTimeoutMs,
-    // With transactionRetryDelay: ~1.2 s of CONCURRENT_TRANSACTIONS, ~13 s of anything else.
-    retries: 15,
+    retries: transactionRetries,
     retryDelay: transactionRetryDelay,
   })
 }
@@ -346,7 +351,7 @@ const refusals: [kafkaError: string, code: ErrorCode, why: string][] = [
 ]
 
 /** A non-retryable error when Kafka refused a record of the write, else undefined. */
-export function recordRefused(error: unknown): BridgeError | undefined {
+function recordRefused(error: unknown): BridgeError | undefined {
   for (const [kafkaError, code, why] of refusals) {
     if (!hasKafkaError(error, kafkaError)) continue
     return new BridgeError(

@@ -431,7 +431,7 @@ export class DeviceSession {
       retryable: bridgeError.retryable,
       ...(frameId !== undefined ? { id: frameId } : {}),
       ...(bridgeError.retryAfterMs !== undefined ? { retryAfterMs: bridgeError.retryAfterMs } : {}),
-      ...(writer ? { watermark: writer.committed, nextSeq: writer.nextSeq } : {}),
+      ...writer?.resumePoint,
     })
     const closeCode = closeCodeOf[bridgeError.code]
     if (closeCode) this.close(closeCode, bridgeError.code, bridgeError.message)
