@@ -1,6 +1,6 @@
 // Simulated devices speaking kafka-edge.v1 over WebSocket, for the ingest benchmark.
 import type { AckFrame, ErrorFrame, ServerFrame, WelcomeFrame } from '@kafka-edge/edge-agent/protocol'
-import { SUBPROTOCOL_V1 } from '@kafka-edge/edge-agent/protocol'
+import { encodeBinaryFrame, SUBPROTOCOL_V1 } from '@kafka-edge/edge-agent/protocol'
 import WebSocket from 'ws'
 
 export const RECORD_BYTES = 200
@@ -30,20 +30,14 @@ export function produceFrame(deviceId: string, from: number, count: number): str
  * edge agent sends them: a small JSON header, then the values' bytes, which
  * the bridge slices out instead of parsing and re-encoding.
  */
-export function produceBinaryFrame(deviceId: string, from: number, count: number): Buffer {
+export function produceBinaryFrame(deviceId: string, from: number, count: number): Uint8Array {
   const parts: string[] = []
   const values: string[] = []
   for (let seq = from; seq < from + count; seq++) {
     parts.push(`{"seq":${seq},"value":${RECORD_BYTES},"encoding":"binary"}`)
     values.push(recordJson(deviceId, seq))
   }
-  const header = Buffer.from(`{"type":"produce","records":[${parts.join(',')}]}`)
-  const payload = Buffer.from(values.join(''))
-  const frame = Buffer.allocUnsafe(4 + header.length + payload.length)
-  frame.writeUInt32BE(header.length, 0)
-  header.copy(frame, 4)
-  payload.copy(frame, 4 + header.length)
-  return frame
+  return encodeBinaryFrame(`{"type":"produce","records":[${parts.join(',')}]}`, [Buffer.from(values.join(''))])
 }
 
 /** BENCH_FRAMES=text sends JSON text frames (what third-party clients may send) instead. */

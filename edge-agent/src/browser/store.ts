@@ -51,11 +51,17 @@ export class IndexedDbModelStore implements ModelStore {
     }
   }
 
-  async read(path: string): Promise<Uint8Array | undefined> {
+  /** The file as stored: its first write, then the parts appended since; undefined when there is no file. */
+  async #chunks(path: string): Promise<Uint8Array[] | undefined> {
     const tx = this.db.transaction(FILES)
     const whole = (await tx.store.get(path)) as Uint8Array | undefined
-    const parts = whole === undefined ? [] : ((await tx.store.getAll(partsOf(path))) as Uint8Array[])
-    return parts.length === 0 ? whole : concat([whole as Uint8Array, ...parts])
+    if (whole === undefined) return undefined
+    return [whole, ...((await tx.store.getAll(partsOf(path))) as Uint8Array[])]
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    const chunks = await this.#chunks(path)
+    return chunks && (chunks.length === 1 ? chunks[0] : concat(chunks))
   }
 
   async write(path: string, data: Uint8Array): Promise<void> {
@@ -65,7 +71,7 @@ export class IndexedDbModelStore implements ModelStore {
   }
 
   async size(path: string): Promise<number | undefined> {
-    return (await this.read(path))?.length
+    return (await this.#chunks(path))?.reduce((n, chunk) => n + chunk.length, 0)
   }
 
   async append(path: string): Promise<AppendHandle> {

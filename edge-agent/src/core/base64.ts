@@ -1,4 +1,4 @@
-/** base64 and base64url decoding/encoding without atob/Buffer, so the core runs in any runtime. */
+/** base64 and base64url decoding without atob/Buffer, so the core runs in any runtime. */
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const LOOKUP = new Map<string, number>([...ALPHABET].map((c, i) => [c, i]))
@@ -22,17 +22,6 @@ export function decodeBase64(text: string): Uint8Array | undefined {
       bits -= 8
       out[o++] = (value >> bits) & 0xff
     }
-  }
-  return out
-}
-
-export function encodeBase64(bytes: Uint8Array): string {
-  let out = ''
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0)
-    out += ALPHABET[(n >> 18) & 63]! + ALPHABET[(n >> 12) & 63]!
-    out += i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63]! : '='
-    out += i + 2 < bytes.length ? ALPHABET[n & 63]! : '='
   }
   return out
 }

@@ -256,7 +256,12 @@ export type ServerFrame =
  * Records with encoding "binary" take `value` bytes of the payload, in record order.
  */
 export function encodeBinaryProduce(frame: ProduceFrame, payloads: Uint8Array[]): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify(frame))
+  return encodeBinaryFrame(JSON.stringify(frame), payloads)
+}
+
+/** The same message from the header's JSON text, for a sender that builds that text itself. */
+export function encodeBinaryFrame(headerJson: string, payloads: Uint8Array[]): Uint8Array {
+  const header = new TextEncoder().encode(headerJson)
   const total = 4 + header.length + payloads.reduce((n, p) => n + p.length, 0)
   const out = new Uint8Array(total)
   new DataView(out.buffer).setUint32(0, header.length)

@@ -93,6 +93,10 @@ describe('IdbOutbox', () => {
     expect(page[1]).toMatchObject({ headers: { 'kafka-edge-corrupt': 'crc32c' }, appendedAt: 42, size: frame.length })
     expect(corrupt).toEqual([2])
     expect(b.stats().corrupted).toBe(1)
+    // A rewind reads the marker again: still one lost record, reported once.
+    await b.peek(1, 1000, 1 << 20)
+    expect(corrupt).toHaveLength(1)
+    expect(b.stats().corrupted).toBe(1)
     await b.close()
   })
 })

@@ -185,8 +185,7 @@ export class IdbOutbox extends SeqOutbox implements Outbox {
       if (out.length > 0 && bytes + frame.length > maxBytes) break
       const lsn = Number(cursor.key)
       const read = readFrame(frame, 0)
-      if (read.kind === 'record') out.push({ ...read.entry, seq: toSeq(this.state, lsn) })
-      else out.push(this.corruptEntry(lsn, read.kind, frame.length, this.#now()))
+      out.push(this.entryAt(lsn, read, frame.length, this.#now()))
       bytes += frame.length
       cursor = await cursor.continue()
     }

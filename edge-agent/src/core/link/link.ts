@@ -461,7 +461,7 @@ export class Link extends Emitter<LinkEvents> {
           return
         }
         s.rate.take(frame.count)
-        s.inFlight.push({ fromSeq: frame.fromSeq, toSeq: frame.toSeq, records: frame.count, bytes: frame.bytes })
+        s.inFlight.push({ fromSeq: frame.fromSeq, toSeq: frame.toSeq, records: frame.count, bytes: frame.data.length })
         s.cursor = frame.toSeq + 1
         s.socket.send(frame.data)
       }

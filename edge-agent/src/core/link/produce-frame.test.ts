@@ -38,7 +38,6 @@ describe('buildProduceFrame', () => {
       ],
     })
     expect(payloads).toEqual([json, utf8.encode('héllo'), Uint8Array.of(0, 255, 1)])
-    expect(frame.bytes).toBe(frame.data.length)
     expect([frame.fromSeq, frame.toSeq, frame.count]).toEqual([1, 3, 3])
     expect(utf8Length('ü€😀')).toBe(utf8.encode('ü€😀').length)
   })
@@ -48,7 +47,7 @@ describe('buildProduceFrame', () => {
     const frame = buildProduceFrame(entries, '0-1', 600)
     expect(frame?.count).toBeGreaterThan(0)
     expect(frame?.count).toBeLessThan(10)
-    expect(frame?.bytes).toBeLessThanOrEqual(600)
+    expect(frame?.data.length).toBeLessThanOrEqual(600)
     expect(buildProduceFrame(entries, '0-1', 50)).toBeUndefined()
   })
 })

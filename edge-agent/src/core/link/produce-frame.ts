@@ -4,9 +4,8 @@
 // out of the message instead of parsing and re-encoding each one, bytes
 // values skip base64, and the frame's size (what the bridge counts against
 // credits and maxFrameBytes) is known exactly before it is built.
+import { encodeBinaryFrame } from '../../protocol/v1.ts'
 import type { OutboxEntry } from '../outbox/record.ts'
-
-const utf8 = new TextEncoder()
 
 /** UTF-8 byte length of a string without encoding it. */
 export function utf8Length(text: string): number {
@@ -33,7 +32,6 @@ function recordHeader(entry: OutboxEntry): string {
 export interface BuiltFrame {
   /** The whole binary message: uint32 BE header length, header, payloads. */
   data: Uint8Array
-  bytes: number
   fromSeq: number
   toSeq: number
   count: number
@@ -58,14 +56,7 @@ export function buildProduceFrame(entries: OutboxEntry[], id: string, maxBytes: 
   }
   const first = entries[0]
   if (!first || parts.length === 0) return undefined
-  const data = new Uint8Array(4 + headerBytes + payloadBytes)
-  new DataView(data.buffer).setUint32(0, headerBytes)
-  utf8.encodeInto(`${head}${parts.join(',')}]}`, data.subarray(4, 4 + headerBytes))
-  let at = 4 + headerBytes
-  for (let i = 0; i < parts.length; i++) {
-    const payload = (entries[i] as OutboxEntry).payload
-    data.set(payload, at)
-    at += payload.length
-  }
-  return { data, bytes: data.length, fromSeq: first.seq, toSeq: first.seq + parts.length - 1, count: parts.length }
+  const payloads = entries.slice(0, parts.length).map((e) => e.payload)
+  const data = encodeBinaryFrame(`${head}${parts.join(',')}]}`, payloads)
+  return { data, fromSeq: first.seq, toSeq: first.seq + parts.length - 1, count: parts.length }
 }

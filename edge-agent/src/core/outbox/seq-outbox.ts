@@ -3,6 +3,7 @@
 // the seq half of stats(). A store keeps the records; this keeps their numbers.
 import { Emitter } from './emitter.ts'
 import type { OutboxEvents, OutboxStats } from './outbox.ts'
+import type { FrameRead } from './frame.ts'
 import type { OutboxEntry } from './record.ts'
 import { applyResume, needsExactWatermark, recordAck, type SeqState, toSeq } from './seq-space.ts'
 
@@ -14,6 +15,8 @@ export abstract class SeqOutbox extends Emitter<OutboxEvents> {
   protected readonly state: SeqState
   /** Highest lsn whose append resolved: peek, ack and resume never go past it. */
   protected durableLsn: number
+  /** Corrupt records up to here were counted already (this process; a restart may count one again). */
+  #corruptReportedLsn = 0
 
   protected constructor(state: SeqState) {
     super()
@@ -66,13 +69,21 @@ export abstract class SeqOutbox extends Emitter<OutboxEvents> {
   }
 
   /**
-   * Counts a record whose bytes failed their CRC, says so, and returns the
-   * marker that goes out in its place, so the seqs stay dense (docs/outbox.md).
+   * What goes out for the frame stored at `lsn`: its record, renumbered; or,
+   * when its bytes failed their CRC (or belong to another lsn), a marker in
+   * its place, so the seqs stay dense (docs/outbox.md). A corrupt record is
+   * counted and reported once, however often a rewind reads it again.
    */
-  protected corruptEntry(lsn: number, reason: string, size: number, now: number): OutboxEntry {
+  protected entryAt(lsn: number, read: FrameRead, size: number, now: number): OutboxEntry {
     const seq = toSeq(this.state, lsn)
-    this.state.corrupted++
-    this.emit('corrupt', { seq, reason })
+    if (read.kind === 'record' && read.entry.seq === lsn) return { ...read.entry, seq }
+    if (lsn > this.#corruptReportedLsn) {
+      this.#corruptReportedLsn = lsn
+      this.state.corrupted++
+      const reason =
+        read.kind === 'corrupt' ? read.reason : read.kind === 'record' ? 'frame out of sequence' : 'truncated'
+      this.emit('corrupt', { seq, reason })
+    }
     return {
       seq,
       encoding: 'json',

@@ -369,12 +369,7 @@ export class FileOutbox extends SeqOutbox implements Outbox {
       }
       if (bytes + length > limit.maxBytes && (out.length > 0 || !limit.first)) break
       const read = readFrame(chunk, at)
-      if (read.kind === 'record' && read.entry.seq === lsn) out.push({ ...read.entry, seq: toSeq(this.state, lsn) })
-      else {
-        // Bytes that fail their CRC: the record is lost; a marker keeps the seqs dense.
-        const reason = read.kind === 'corrupt' ? read.reason : 'frame out of sequence'
-        out.push(this.corruptEntry(lsn, reason, length, this.#now()))
-      }
+      out.push(this.entryAt(lsn, read, length, this.#now()))
       bytes += length
       at += length
       lsn++
@@ -483,6 +478,9 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   }
 
   #writeMetaNow(): Promise<void> {
+    // A write now covers whatever the batched one was waiting to write.
+    clearTimeout(this.#metaTimer)
+    this.#metaTimer = undefined
     this.#metaDirty = false
     const snapshot = { ...this.state, nextLsn: this.durableLsn + 1 }
     this.#metaWrite = this.#metaWrite.catch(() => {}).then(() => writeMeta(this.dir, snapshot))
