@@ -122,6 +122,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           statePartitions,
           maxTxnRecords: config.exactlyOnce.maxTxnRecords,
           maxTxnBytes: config.exactlyOnce.maxTxnBytes,
+          txnIntervalMs: config.exactlyOnce.txnIntervalMs,
           transactionTimeoutMs: config.exactlyOnce.transactionTimeoutMs,
           idleMs: config.exactlyOnce.claimIdleMs,
           view,

@@ -7,6 +7,7 @@ describe('bridge configuration', () => {
     expect(config.port).toBe(8080)
     expect(config.host).toBe('127.0.0.1')
     expect(config.topics).toEqual(defaultTopics)
+    expect(config.exactlyOnce.txnIntervalMs).toBe(10)
   })
 
   it('lets the environment override the file', () => {
@@ -25,6 +26,8 @@ describe('bridge configuration', () => {
     [{ kafka: { brokers: ['no-port'] } }, 'is not host:port'],
     [{ topics: { records: 'bad topic!' } }, 'not a valid Kafka topic name'],
     [{ logLevel: 'loud' as 'info' }, 'logLevel must be one of'],
+    [{ exactlyOnce: { txnIntervalMs: -1 } }, 'exactlyOnce.txnIntervalMs must be an integer of 0 or more'],
+    [{ exactlyOnce: { txnIntervalMs: 120_000 } }, 'exactlyOnce.txnIntervalMs must be at most 60000'],
   ])('refuses %j with E_CONFIG', (input, message) => {
     expect(() => resolveConfig(input)).toThrow(ConfigError)
     expect(() => resolveConfig(input)).toThrow(message)

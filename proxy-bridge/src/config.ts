@@ -49,6 +49,8 @@ export interface ExactlyOnceConfig {
   maxTxnRecords: number
   /** Record value bytes committed in one transaction, at most (a larger single frame goes alone). */
   maxTxnBytes: number
+  /** Least time between the starts of two transactions of a lane, unless a full one is queued; 0: back to back. */
+  txnIntervalMs: number
   /** A bridge keeps its claim on a device this long after the device's last session ended. */
   claimIdleMs: number
   transactionTimeoutMs: number
@@ -148,6 +150,7 @@ export const defaultConfig: BridgeConfig = {
     lanes: 2,
     maxTxnRecords: 2000,
     maxTxnBytes: 768 * 1024,
+    txnIntervalMs: 10,
     claimIdleMs: 60_000,
     transactionTimeoutMs: 30_000,
     idempotencyTtlMs: 3_600_000,
@@ -195,6 +198,13 @@ function port(value: unknown, key: string): number {
 function positiveInt(value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new ConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function nonNegativeInt(value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${key} must be an integer of 0 or more, got ${JSON.stringify(value)}`)
   }
   return value
 }
@@ -328,6 +338,12 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
   positiveInt(config.exactlyOnce.maxTxnRecords, 'exactlyOnce.maxTxnRecords')
   positiveInt(config.exactlyOnce.lanes, 'exactlyOnce.lanes')
   positiveInt(config.exactlyOnce.maxTxnBytes, 'exactlyOnce.maxTxnBytes')
+  if (nonNegativeInt(config.exactlyOnce.txnIntervalMs, 'exactlyOnce.txnIntervalMs') > 60_000) {
+    // Every device's frames would wait that long between transactions.
+    throw new ConfigError(
+      `exactlyOnce.txnIntervalMs must be at most 60000 (a minute), got ${config.exactlyOnce.txnIntervalMs}`,
+    )
+  }
   positiveInt(config.exactlyOnce.claimIdleMs, 'exactlyOnce.claimIdleMs')
   positiveInt(config.exactlyOnce.transactionTimeoutMs, 'exactlyOnce.transactionTimeoutMs')
   positiveInt(config.exactlyOnce.idempotencyTtlMs, 'exactlyOnce.idempotencyTtlMs')

@@ -141,3 +141,49 @@ describe('devices sharing a bridge transaction', () => {
     bad.close()
   })
 })
+
+describe("spacing of a lane's transactions (exactlyOnce.txnIntervalMs)", () => {
+  const topics = isolatedTopics()
+  const bridges: Bridge[] = []
+  afterAll(async () => {
+    await Promise.all(bridges.map((b) => b.close()))
+    await dropTopics(topics)
+  })
+
+  it('frames arriving within the interval share one transaction instead of one each', async () => {
+    const bridge = await startTestBridge(topics, { exactlyOnce: { lanes: 1, txnIntervalMs: 1500 } })
+    bridges.push(bridge)
+    const client = await DeviceClient.connect(bridge.url, { token: await deviceToken('dev-spaced') })
+    await client.hello()
+    client.sendRange(1, 1, record('dev-spaced'))
+    await client.ackedThrough(1)
+    const before = await metric(bridge, 'kafka_edge_kafka_transaction_seconds_count')
+    // 20 frames over ~400 ms: back to back, each would find the lane idle and commit alone.
+    for (let seq = 2; seq <= 21; seq++) {
+      client.sendRange(seq, seq, record('dev-spaced'))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await client.ackedThrough(21)
+    expect((await metric(bridge, 'kafka_edge_kafka_transaction_seconds_count')) - before).toBeLessThanOrEqual(3)
+    const messages = await readTopic(topics.records, { until: keyed('dev-spaced', 21) })
+    expect(messages.map((m) => JSON.parse(m.value.toString()).seq)).toEqual(seqRange(1, 21))
+    client.close()
+  })
+
+  it('a full transaction does not wait for the interval', async () => {
+    // A minute between transactions, unless maxTxnRecords are queued: every 10-record frame fills one.
+    const bridge = await startTestBridge(topics, {
+      exactlyOnce: { lanes: 1, txnIntervalMs: 60_000, maxTxnRecords: 10 },
+    })
+    bridges.push(bridge)
+    const client = await DeviceClient.connect(bridge.url, { token: await deviceToken('dev-full') })
+    await client.hello()
+    client.sendRange(1, 50, record('dev-full'), 10)
+    await client.ackedThrough(50, 20_000)
+    const messages = await readTopic(topics.records, { until: keyed('dev-full', 50) })
+    expect(
+      messages.filter((m) => m.key.toString() === 'dev-full').map((m) => JSON.parse(m.value.toString()).seq),
+    ).toEqual(seqRange(1, 50))
+    client.close()
+  })
+})
