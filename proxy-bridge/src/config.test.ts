@@ -26,8 +26,8 @@ describe('bridge configuration', () => {
     [{ kafka: { brokers: ['no-port'] } }, 'is not host:port'],
     [{ topics: { records: 'bad topic!' } }, 'not a valid Kafka topic name'],
     [{ logLevel: 'loud' as 'info' }, 'logLevel must be one of'],
-    [{ exactlyOnce: { txnIntervalMs: -1 } }, 'exactlyOnce.txnIntervalMs must be an integer of 0 or more'],
-    [{ exactlyOnce: { txnIntervalMs: 120_000 } }, 'exactlyOnce.txnIntervalMs must be at most 60000'],
+    [{ exactlyOnce: { txnIntervalMs: -1 } }, 'exactlyOnce.txnIntervalMs must be an integer from 0 to 60000'],
+    [{ exactlyOnce: { txnIntervalMs: 120_000 } }, 'exactlyOnce.txnIntervalMs must be an integer from 0 to 60000'],
   ])('refuses %j with E_CONFIG', (input, message) => {
     expect(() => resolveConfig(input)).toThrow(ConfigError)
     expect(() => resolveConfig(input)).toThrow(message)

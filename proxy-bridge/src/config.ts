@@ -202,9 +202,9 @@ function positiveInt(value: unknown, key: string): number {
   return value
 }
 
-function nonNegativeInt(value: unknown, key: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new ConfigError(`${key} must be an integer of 0 or more, got ${JSON.stringify(value)}`)
+function intBetween(value: unknown, key: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
   }
   return value
 }
@@ -338,12 +338,8 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
   positiveInt(config.exactlyOnce.maxTxnRecords, 'exactlyOnce.maxTxnRecords')
   positiveInt(config.exactlyOnce.lanes, 'exactlyOnce.lanes')
   positiveInt(config.exactlyOnce.maxTxnBytes, 'exactlyOnce.maxTxnBytes')
-  if (nonNegativeInt(config.exactlyOnce.txnIntervalMs, 'exactlyOnce.txnIntervalMs') > 60_000) {
-    // Every device's frames would wait that long between transactions.
-    throw new ConfigError(
-      `exactlyOnce.txnIntervalMs must be at most 60000 (a minute), got ${config.exactlyOnce.txnIntervalMs}`,
-    )
-  }
+  // Longer, and every device's frames would wait that long between transactions.
+  intBetween(config.exactlyOnce.txnIntervalMs, 'exactlyOnce.txnIntervalMs', 0, 60_000)
   positiveInt(config.exactlyOnce.claimIdleMs, 'exactlyOnce.claimIdleMs')
   positiveInt(config.exactlyOnce.transactionTimeoutMs, 'exactlyOnce.transactionTimeoutMs')
   positiveInt(config.exactlyOnce.idempotencyTtlMs, 'exactlyOnce.idempotencyTtlMs')

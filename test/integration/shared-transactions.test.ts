@@ -170,7 +170,7 @@ describe("spacing of a lane's transactions (exactlyOnce.txnIntervalMs)", () => {
     client.close()
   })
 
-  it('a full transaction does not wait for the interval', async () => {
+  it('a full transaction does not wait for the interval, nor does one that fills while waiting', async () => {
     // A minute between transactions, unless maxTxnRecords are queued: every 10-record frame fills one.
     const bridge = await startTestBridge(topics, {
       exactlyOnce: { lanes: 1, txnIntervalMs: 60_000, maxTxnRecords: 10 },
@@ -180,10 +180,15 @@ describe("spacing of a lane's transactions (exactlyOnce.txnIntervalMs)", () => {
     await client.hello()
     client.sendRange(1, 50, record('dev-full'), 10)
     await client.ackedThrough(50, 20_000)
-    const messages = await readTopic(topics.records, { until: keyed('dev-full', 50) })
+    // Half a transaction waits for the interval, until the other half arrives and fills it.
+    client.sendRange(51, 55, record('dev-full'), 5)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    client.sendRange(56, 60, record('dev-full'), 5)
+    await client.ackedThrough(60, 20_000)
+    const messages = await readTopic(topics.records, { until: keyed('dev-full', 60) })
     expect(
       messages.filter((m) => m.key.toString() === 'dev-full').map((m) => JSON.parse(m.value.toString()).seq),
-    ).toEqual(seqRange(1, 50))
+    ).toEqual(seqRange(1, 60))
     client.close()
   })
 })

@@ -94,7 +94,6 @@ export class TransactionLane {
   readonly #options: LaneOptions
   #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   #queue: LaneWrite[] = []
-  #queued = { records: 0, bytes: 0 }
   #lastStart = Number.NEGATIVE_INFINITY
   /** Ends the wait between two transactions early: a full transaction is queued. */
   #wake: (() => void) | undefined
@@ -132,30 +131,22 @@ export class TransactionLane {
         resolve,
         reject,
       })
-      this.#queued.records += records.length
-      this.#queued.bytes += bytes
-      if (this.#full()) this.#wake?.()
+      if (this.#wake && this.#full()) this.#wake()
       if (!this.#draining) void this.#drain()
     })
   }
 
+  /** Whether a full transaction is queued; asked only while the lane waits, and reads at most one transaction's writes. */
   #full(): boolean {
-    return this.#queued.records >= this.#options.maxTxnRecords || this.#queued.bytes >= this.#options.maxTxnBytes
-  }
-
-  #shift(): LaneWrite {
-    const write = this.#queue.shift() as LaneWrite
-    this.#queued.records -= write.records.length
-    this.#queued.bytes -= write.bytes
-    return write
-  }
-
-  #requeue(writes: LaneWrite[]): void {
-    this.#queue.unshift(...writes)
-    for (const write of writes) {
-      this.#queued.records += write.records.length
-      this.#queued.bytes += write.bytes
+    const { maxTxnRecords, maxTxnBytes } = this.#options
+    let records = 0
+    let bytes = 0
+    for (const write of this.#queue) {
+      records += write.records.length
+      bytes += write.bytes
+      if (records >= maxTxnRecords || bytes >= maxTxnBytes) return true
     }
+    return false
   }
 
   /**
@@ -214,7 +205,7 @@ export class TransactionLane {
       const next = this.#queue[0] as LaneWrite
       const failure = next.member.failure ?? this.#replaced(next.member)
       if (failure) {
-        this.#shift()
+        this.#queue.shift()
         next.reject(failure)
         continue
       }
@@ -227,7 +218,7 @@ export class TransactionLane {
       batch.push(next)
       records += next.records.length
       bytes += next.bytes
-      this.#shift()
+      this.#queue.shift()
     }
     return batch
   }
@@ -336,13 +327,13 @@ export class TransactionLane {
       // Whoever fenced us committed its claim first: once the view has read
       // to the end, `#take` drops the devices it took.
       await this.#options.view.caughtUp(this.#options.transactionTimeoutMs).catch(() => {})
-      this.#requeue(batch)
+      this.#queue.unshift(...batch)
       return
     }
     const refused = fenced ? undefined : recordRefused(error)
     if (refused && batch.length > 1) {
       for (const write of batch) write.solo = true
-      this.#requeue(batch)
+      this.#queue.unshift(...batch)
       return
     }
     const members = new Set(batch.map((w) => w.member))
