@@ -1,6 +1,7 @@
 // ingest: acked records/s of 50 devices through one bridge vs direct transactional
 // producers on the same broker, ack latency at half that rate, bridge peak RSS.
 import { randomUUID } from 'node:crypto'
+import { defaultConfig } from '../../proxy-bridge/src/config.ts'
 import { BenchDevice, type DeviceStats, frameKind, RECORD_BYTES } from './devices.ts'
 import { createTopicPair, runDirect, verifyExactlyOnce } from './direct.ts'
 import type { BenchResult } from './report.ts'
@@ -38,9 +39,9 @@ export const ingestSettings = {
   windowMs: envNumber('BENCH_WINDOW_MS', 20_000),
   latencyMs: envNumber('BENCH_LATENCY_MS', 15_000),
   kafkaWarmupMs: envNumber('BENCH_KAFKA_WARMUP_MS', 30_000),
-  // The bridge's defaults (exactlyOnce.lanes, exactlyOnce.maxTxnRecords): the reference does the same Kafka work.
-  lanes: 2,
-  txnRecords: 2000,
+  // The bridge's own (exactlyOnce.lanes, exactlyOnce.maxTxnRecords): the reference does the same Kafka work.
+  lanes: defaultConfig.exactlyOnce.lanes,
+  txnRecords: defaultConfig.exactlyOnce.maxTxnRecords,
 }
 
 export const ingestTargets = { ratio: 0.8, p99_ms: 50, bridge_rss_mb: 300 }

@@ -139,6 +139,13 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
   }
 }
 
+/** An outbox holding `count` records, `{ value: 0 }` onward. */
+async function outboxOf(count: number): Promise<MemoryOutbox> {
+  const outbox = new MemoryOutbox()
+  for (let i = 0; i < count; i++) await outbox.append({ value: i })
+  return outbox
+}
+
 async function drain(outbox: MemoryOutbox, bridge: ReturnType<typeof fakeBridge>, through: number) {
   const link = new Link({
     url: 'http://bridge',
@@ -156,8 +163,7 @@ async function drain(outbox: MemoryOutbox, bridge: ReturnType<typeof fakeBridge>
 
 describe('Link', () => {
   it('sends every record once, in order, in batches within the limits, and empties the outbox', async () => {
-    const outbox = new MemoryOutbox()
-    for (let i = 0; i < 500; i++) await outbox.append({ value: i })
+    const outbox = await outboxOf(500)
     const bridge = fakeBridge()
     await drain(outbox, bridge, 500)
     expect(bridge.seen).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
@@ -168,8 +174,7 @@ describe('Link', () => {
   })
 
   it('after an error frame resends from nextSeq, ignoring the stale frames behind it', async () => {
-    const outbox = new MemoryOutbox()
-    for (let i = 0; i < 300; i++) await outbox.append({ value: i })
+    const outbox = await outboxOf(300)
     const bridge = fakeBridge({ failFrame: 2 })
     const link = await drain(outbox, bridge, 300)
     expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
@@ -183,8 +188,7 @@ describe('Link', () => {
   })
 
   it('sends nothing more to a bridge that said it is shutting down, and resends on the next session', async () => {
-    const outbox = new MemoryOutbox()
-    for (let i = 0; i < 300; i++) await outbox.append({ value: i })
+    const outbox = await outboxOf(300)
     const bridge = fakeBridge({ drainAtFrame: 2 })
     const link = await drain(outbox, bridge, 300)
     expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
@@ -194,8 +198,7 @@ describe('Link', () => {
   })
 
   it('reconnects after a cut and resumes from the watermark', async () => {
-    const outbox = new MemoryOutbox()
-    for (let i = 0; i < 300; i++) await outbox.append({ value: i })
+    const outbox = await outboxOf(300)
     const bridge = fakeBridge({ dropAfterFrames: 2 })
     const link = await drain(outbox, bridge, 300)
     expect(bridge.seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
