@@ -1,4 +1,19 @@
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type Plugin } from 'vitest/config'
+import { RECORDS_MODULE, withRecordBatchEncoder } from './proxy-bridge/scripts/record-batch-plugin.ts'
+
+/**
+ * Integration tests run the Kafka client as the production build does, with
+ * the bridge's record batch encoder (proxy-bridge/scripts/record-batch-plugin.ts);
+ * unit tests keep the client's own, to compare against.
+ */
+const recordBatchEncoder: Plugin = {
+  name: 'kafka-record-batch',
+  transform(code, id) {
+    return RECORDS_MODULE.test(id.split('?')[0] as string) ? withRecordBatchEncoder(code) : undefined
+  },
+}
+const withEncoder = { plugins: [recordBatchEncoder] }
+const clientInlined = { server: { deps: { inline: ['@platformatic/kafka'] } } }
 
 const kafkaSetup = './test/setup/kafka.ts'
 
@@ -14,7 +29,9 @@ export default defineConfig({
         },
       },
       {
+        ...withEncoder,
         test: {
+          ...clientInlined,
           name: 'integration',
           sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
@@ -26,7 +43,9 @@ export default defineConfig({
         },
       },
       {
+        ...withEncoder,
         test: {
+          ...clientInlined,
           name: 'e2e',
           sequence: { groupOrder: 2 },
           include: ['test/e2e/**/*.test.ts'],

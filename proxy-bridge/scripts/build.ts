@@ -5,7 +5,9 @@
  *                                `node --max-semi-space-size=32 proxy-bridge/dist/kafka-edge-bridge.mjs`
  *
  * The workspace's own TypeScript (the bridge, the protocol, the model tools)
- * is compiled in; npm packages stay external and load from node_modules.
+ * and the Kafka client are compiled in, the client with the bridge's record
+ * batch encoder (record-batch-plugin.ts); other npm packages stay external
+ * and load from node_modules.
  * `bin/kafka-edge-bridge.js` runs the sources through tsx instead: right for
  * development, but the loader's worker thread and source maps cost ~40 MB of
  * RSS and CPU on every error (docs/operations.md, "Running the bridge").
@@ -14,8 +16,12 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { recordBatchPlugin } from './record-batch-plugin.ts'
 
 const BRIDGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Compiled into the bundle; every other package is imported from node_modules at run time. */
+const BUNDLED = ['@kafka-edge', '@platformatic/kafka']
 
 /**
  * V8 flags the bridge runs with. A 32 MB young generation lets records that
@@ -43,12 +49,16 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
       {
         name: 'npm-packages-external',
         setup(b) {
-          // Workspace packages export TypeScript: compile them in. Everything else loads from node_modules.
+          // Workspace packages export TypeScript: compile them in, and the Kafka client for
+          // its record encoder (record-batch-plugin.ts). Everything else loads from node_modules.
           b.onResolve({ filter: /^[^./]/ }, (args) =>
-            args.path.startsWith('@kafka-edge/') ? undefined : { path: args.path, external: true },
+            BUNDLED.some((name) => args.path === name || args.path.startsWith(`${name}/`))
+              ? undefined
+              : { path: args.path, external: true },
           )
         },
       },
+      recordBatchPlugin(join(root, 'src', 'kafka', 'record-batch.ts')),
     ],
     banner: {
       js: `#!/usr/bin/env -S node ${BRIDGE_NODE_FLAGS.join(' ')}`,

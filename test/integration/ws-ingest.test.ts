@@ -1,9 +1,84 @@
 import { encodeBinaryProduce } from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
+import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
+import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { DeviceClient, jsonRecords, offsetsBySeq } from '../support/device-client.ts'
 import { readTopic } from '../support/kafka.ts'
+
+/** Every value encoding and a header, acked with the offsets Kafka gave them, read back byte for byte. */
+async function everyEncodingRoundTrip(url: string, topic: string): Promise<void> {
+  const token = await deviceToken('dev-a')
+  const client = await DeviceClient.connect(url, { token })
+  const welcome = await client.hello()
+  expect(welcome.deviceId).toBe('dev-a')
+  expect(welcome.watermark).toBe(0)
+  expect(welcome.limits.maxBatchRecords).toBeGreaterThan(0)
+
+  const bytes = Uint8Array.from([0, 1, 2, 254, 255])
+  client.send({ type: 'produce', records: jsonRecords(1, 10, (seq) => ({ seq, temp: 20 + seq / 10 })) })
+  client.send({
+    type: 'produce',
+    records: [
+      { seq: 11, value: 'plain text ünïcode', encoding: 'text', headers: { unit: 'celsius' } },
+      { seq: 12, value: Buffer.from('base64 bytes').toString('base64'), encoding: 'base64' },
+    ],
+  })
+  client.sendRaw(
+    encodeBinaryProduce({ type: 'produce', records: [{ seq: 13, value: bytes.length, encoding: 'binary' }] }, [bytes]),
+    true,
+  )
+  const acks = await client.ackedThrough(13)
+  const bySeq = offsetsBySeq(acks)
+  expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1))
+
+  const messages = await readTopic(topic, { expect: 13 })
+  expect(messages).toHaveLength(13)
+  const expected = [
+    ...Array.from({ length: 10 }, (_, i) => Buffer.from(JSON.stringify({ seq: i + 1, temp: 20 + (i + 1) / 10 }))),
+    Buffer.from('plain text ünïcode', 'utf8'),
+    Buffer.from('base64 bytes'),
+    Buffer.from(bytes),
+  ]
+  messages.forEach((m, i) => {
+    expect(m.key.toString()).toBe('dev-a')
+    expect(m.value.equals(expected[i] as Buffer)).toBe(true)
+    const ack = bySeq.get(i + 1)
+    expect(ack).toEqual({ partition: m.partition, offset: Number(m.offset), duplicate: false })
+  })
+  const headers = [...(messages[10]?.headers ?? new Map<Buffer, Buffer>())].map(([k, v]) => [
+    k.toString(),
+    v.toString(),
+  ])
+  expect(headers).toEqual([['unit', 'celsius']])
+  client.close()
+}
+
+/**
+ * An offline device's backlog next to a fresh record, in one frame and so one
+ * record batch: each keeps its timestamp (the client's own encoder put a record
+ * more than 24.8 days after the batch's first before it).
+ */
+async function backlogTimestamps(url: string, topic: string, alreadyInTopic: number): Promise<void> {
+  const token = await deviceToken('dev-backlog')
+  const client = await DeviceClient.connect(url, { token })
+  await client.hello()
+  const now = Date.now()
+  const day = 86_400_000
+  const timestamps = [now - 40 * day, now - 30 * day - 1, now - 1, now]
+  client.send({
+    type: 'produce',
+    records: timestamps.map((timestamp, i) => ({ seq: i + 1, value: `reading ${i + 1}`, encoding: 'text', timestamp })),
+  })
+  await client.ackedThrough(timestamps.length)
+  const messages = (await readTopic(topic, { expect: alreadyInTopic + timestamps.length })).filter(
+    (m) => m.key.toString() === 'dev-backlog',
+  )
+  expect(messages.map((m) => [m.value.toString(), Number(m.timestamp)])).toEqual(
+    timestamps.map((timestamp, i) => [`reading ${i + 1}`, timestamp]),
+  )
+  client.close()
+}
 
 describe('WebSocket ingest, exactly once', () => {
   const topics = isolatedTopics()
@@ -18,52 +93,7 @@ describe('WebSocket ingest, exactly once', () => {
   })
 
   it('acks with the real offsets, and Kafka holds the bytes sent, keyed by device, in order', async () => {
-    const token = await deviceToken('dev-a')
-    const client = await DeviceClient.connect(bridge.url, { token })
-    const welcome = await client.hello()
-    expect(welcome.deviceId).toBe('dev-a')
-    expect(welcome.watermark).toBe(0)
-    expect(welcome.limits.maxBatchRecords).toBeGreaterThan(0)
-
-    const bytes = Uint8Array.from([0, 1, 2, 254, 255])
-    client.send({ type: 'produce', records: jsonRecords(1, 10, (seq) => ({ seq, temp: 20 + seq / 10 })) })
-    client.send({
-      type: 'produce',
-      records: [
-        { seq: 11, value: 'plain text ünïcode', encoding: 'text', headers: { unit: 'celsius' } },
-        { seq: 12, value: Buffer.from('base64 bytes').toString('base64'), encoding: 'base64' },
-      ],
-    })
-    client.sendRaw(
-      encodeBinaryProduce({ type: 'produce', records: [{ seq: 13, value: bytes.length, encoding: 'binary' }] }, [
-        bytes,
-      ]),
-      true,
-    )
-    const acks = await client.ackedThrough(13)
-    const bySeq = offsetsBySeq(acks)
-    expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1))
-
-    const messages = await readTopic(topics.records, { expect: 13 })
-    expect(messages).toHaveLength(13)
-    const expected = [
-      ...Array.from({ length: 10 }, (_, i) => Buffer.from(JSON.stringify({ seq: i + 1, temp: 20 + (i + 1) / 10 }))),
-      Buffer.from('plain text ünïcode', 'utf8'),
-      Buffer.from('base64 bytes'),
-      Buffer.from(bytes),
-    ]
-    messages.forEach((m, i) => {
-      expect(m.key.toString()).toBe('dev-a')
-      expect(m.value.equals(expected[i] as Buffer)).toBe(true)
-      const ack = bySeq.get(i + 1)
-      expect(ack).toEqual({ partition: m.partition, offset: Number(m.offset), duplicate: false })
-    })
-    const headers = [...(messages[10]?.headers ?? new Map<Buffer, Buffer>())].map(([k, v]) => [
-      k.toString(),
-      v.toString(),
-    ])
-    expect(headers).toEqual([['unit', 'celsius']])
-    client.close()
+    await everyEncodingRoundTrip(bridge.url, topics.records)
   })
 
   it('acks a resend after reconnect as duplicate and writes nothing twice', async () => {
@@ -88,5 +118,30 @@ describe('WebSocket ingest, exactly once', () => {
     const messages = (await readTopic(topics.records, { expect: 13 + 30 })).filter((m) => m.key.toString() === 'dev-b')
     expect(messages.map((m) => JSON.parse(m.value.toString()).seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
     second.close()
+  })
+
+  it("keeps an offline backlog's timestamps next to fresh records", async () => {
+    await backlogTimestamps(bridge.url, topics.records, 13 + 30)
+  })
+})
+
+describe('the bridge as production runs it: built into one file, with its record batch encoder', () => {
+  const topics = isolatedTopics()
+  let bridge: BridgeProcess | undefined
+
+  beforeAll(async () => {
+    bridge = await spawnBridge(bridgeConfig(topics), { built: true })
+  })
+  afterAll(async () => {
+    await bridge?.kill('SIGTERM')
+    await dropTopics(topics)
+  })
+
+  it('writes every encoding byte for byte, with the offsets it acked', async () => {
+    await everyEncodingRoundTrip((bridge as BridgeProcess).url, topics.records)
+  })
+
+  it("keeps an offline backlog's timestamps next to fresh records", async () => {
+    await backlogTimestamps((bridge as BridgeProcess).url, topics.records, 13)
   })
 })
