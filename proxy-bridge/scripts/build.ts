@@ -2,7 +2,7 @@
  * npm run build -w proxy-bridge: the bridge as one JavaScript file, with esbuild.
  *
  *   dist/kafka-edge-bridge.mjs   the `kafka-edge-bridge` command, for production: run it with
- *                                `node --max-semi-space-size=32 proxy-bridge/dist/kafka-edge-bridge.mjs`
+ *                                `node --max-semi-space-size=32 --no-allocation-site-pretenuring proxy-bridge/dist/kafka-edge-bridge.mjs`
  *
  * The workspace's own TypeScript (the bridge, the protocol, the model tools)
  * and the Kafka client are compiled in, the client with the bridge's record
@@ -24,13 +24,16 @@ const BRIDGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const BUNDLED = ['@kafka-edge', '@platformatic/kafka']
 
 /**
- * V8 flags the bridge runs with. A 32 MB young generation lets records that
- * live for one transaction (tens of ms) die young instead of being copied
- * into the old generation: measured by `npm run bench -- ingest`, GC time
+ * V8 flags the bridge runs with (docs/operations.md, "Running the bridge").
+ * A 32 MB young generation lets records that live for one transaction (tens
+ * of ms) die young instead of being copied into the old generation: GC time
  * fell from ~60 to ~25 ms per second of load; 64 MB added ~80 MB of RSS for
- * little more.
+ * little more. Without allocation-site pretenuring, V8 no longer decides,
+ * while a burst keeps many records in flight, to allocate every later record
+ * straight into the old generation: GC at 84,000 records/s fell from 31-41 to
+ * 12-19 ms per second, peak RSS by ~35 MB.
  */
-export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=32']
+export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring']
 
 /** Builds `<root>/dist/kafka-edge-bridge.mjs` and returns its path; `root` lets a benchmark build another copy. */
 export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
