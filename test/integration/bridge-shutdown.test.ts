@@ -65,4 +65,30 @@ describe('bridge metrics and graceful shutdown', () => {
     )
     expect(messages).toHaveLength(100)
   })
+
+  it('answers a frame sent while it drains with E_SHUTTING_DOWN and how long to wait, and still commits what it had', async () => {
+    // A long transaction interval holds the second frame queued for seconds: the drain waits for it.
+    const bridge = await startTestBridge(topics, { exactlyOnce: { txnIntervalMs: 3000 }, shutdownGraceMs: 4321 })
+    const client = await DeviceClient.connect(bridge.url, { token: await deviceToken('dev-draining') })
+    await client.hello()
+    client.send({ type: 'produce', records: jsonRecords(1, 10) })
+    await client.ackedThrough(10)
+    client.send({ type: 'produce', records: jsonRecords(11, 10) })
+    client.send({ type: 'ping', t: 1 })
+    await client.waitFor((f): f is PongFrame => f.type === 'pong')
+    const closing = bridge.close('maintenance')
+    const refused = await client.sendExpectingError(
+      { type: 'produce', records: jsonRecords(21, 10) },
+      ErrorCodes.SHUTTING_DOWN,
+    )
+    expect(refused).toMatchObject({ retryable: true, retryAfterMs: 4321 })
+    await closing
+
+    expect((await client.waitClosed()).code).toBe(CloseCodes.GOING_AWAY)
+    expect(Math.max(...client.acks().map((a) => a.watermark))).toBe(20)
+    const messages = (await readTopic(topics.records, { until: keyed('dev-draining', 20) })).filter(
+      (m) => m.key.toString() === 'dev-draining',
+    )
+    expect(messages.map((m) => JSON.parse(m.value.toString()).seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+  })
 })
