@@ -53,18 +53,19 @@ export function encodeRecordBatch(
   crc32c: (bytes: Uint8Array) => number,
 ): Buffer | undefined {
   if ((options.compression ?? 'none') !== 'none' || messages.length === 0) return undefined
-  // The client's own encoder converts numbers to bigints unevenly; it keeps those batches.
-  if (messages.some((m) => m.timestamp !== undefined && typeof m.timestamp !== 'bigint')) return undefined
   const now = BigInt(Date.now())
   const first = messages[0] as BatchMessage
-  const firstTimestamp = (first.timestamp as bigint | undefined) ?? now
+  const firstTimestamp = first.timestamp ?? now
+  // The client's own encoder converts numbers to bigints unevenly; it keeps those batches.
+  if (typeof firstTimestamp !== 'bigint') return undefined
   let maxTimestamp = firstTimestamp
   const deltas = new Array<number>(messages.length)
   const sizes = new Array<number>(messages.length)
   let total = BATCH_HEADER_BYTES
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i] as BatchMessage
-    const timestamp = (message.timestamp as bigint | undefined) ?? now
+    const timestamp = message.timestamp ?? now
+    if (typeof timestamp !== 'bigint') return undefined
     message.timestamp = timestamp
     if (timestamp > maxTimestamp) maxTimestamp = timestamp
     const delta = timestamp - firstTimestamp
