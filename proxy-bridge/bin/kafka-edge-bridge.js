@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly through tsx's loader, with the Kafka
-// client's record batch encoder replaced as in the production build.
-import { register as registerHooks } from 'node:module'
-import { register } from 'tsx/esm/api'
+// client's record batch encoder edited in as in the production build.
+import { register } from 'node:module'
+import { register as registerTsx } from 'tsx/esm/api'
 
-register()
-registerHooks('../scripts/record-batch-hooks.ts', import.meta.url)
+registerTsx()
+register('../scripts/record-batch-hooks.ts', import.meta.url)
 await import('../src/cli.ts')

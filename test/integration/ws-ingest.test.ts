@@ -125,23 +125,31 @@ describe('WebSocket ingest, exactly once', () => {
   })
 })
 
-describe('the bridge as production runs it: built into one file, with its record batch encoder', () => {
+// As a child process, the way operators run it: built into one file (the
+// encoder compiled in), and from its sources through bin/ (the encoder edited
+// in by a module hook). Each must keep the timestamps the client's encoder lost.
+describe.each([
+  { how: 'built into one file', built: true },
+  { how: 'from its sources (bin/)', built: false },
+])('the bridge as a child process, $how', ({ built }) => {
   const topics = isolatedTopics()
-  let bridge: BridgeProcess | undefined
+  let url = ''
+  let child: BridgeProcess | undefined
 
   beforeAll(async () => {
-    bridge = await spawnBridge(bridgeConfig(topics), { built: true })
+    child = await spawnBridge(bridgeConfig(topics), { built })
+    url = child.url
   })
   afterAll(async () => {
-    await bridge?.kill('SIGTERM')
+    await child?.kill('SIGTERM')
     await dropTopics(topics)
   })
 
   it('writes every encoding byte for byte, with the offsets it acked', async () => {
-    await everyEncodingRoundTrip((bridge as BridgeProcess).url, topics.records)
+    await everyEncodingRoundTrip(url, topics.records)
   })
 
   it("keeps an offline backlog's timestamps next to fresh records", async () => {
-    await backlogTimestamps((bridge as BridgeProcess).url, topics.records, 13)
+    await backlogTimestamps(url, topics.records, 13)
   })
 })
