@@ -79,11 +79,11 @@ export class LogReader {
     return offsets.get(topic) ?? []
   }
 
-  /** Fetches several partitions of one topic from the given offsets; waits up to maxWaitMs for data. */
+  /** Fetches several partitions of one topic from the given offsets; waits up to maxWaitMs for minBytes of data (default 1). */
   async fetch(
     topic: string,
     from: Map<number, bigint>,
-    options: { maxWaitMs?: number; maxBytes?: number } = {},
+    options: { maxWaitMs?: number; maxBytes?: number; minBytes?: number } = {},
   ): Promise<Map<number, FetchResult>> {
     let placement = await this.#placement(topic)
     const byLeader = new Map<number, number[]>()
@@ -101,6 +101,7 @@ export class LogReader {
               node,
               isolationLevel: FetchIsolationLevels.READ_COMMITTED,
               maxWaitTime: options.maxWaitMs ?? 200,
+              minBytes: options.minBytes ?? 1,
               maxBytes: options.maxBytes ?? 8 * 1024 * 1024,
               topics: [
                 {
