@@ -147,7 +147,9 @@ export const defaultConfig: BridgeConfig = {
   },
   exactlyOnce: {
     transactionalIdPrefix: 'kafka-edge',
-    lanes: 2,
+    // The broker's cost is per transaction: one lane halves the transactions
+    // of two and keeps up with the bridge's maximum rate (architecture.md).
+    lanes: 1,
     maxTxnRecords: 2000,
     maxTxnBytes: 768 * 1024,
     txnIntervalMs: 10,
