@@ -256,6 +256,8 @@ export async function ingest(): Promise<BenchResult> {
         frames: frameKind,
         batch_records: s.batch,
         partitions: s.partitions,
+        lanes: s.lanes,
+        txn_records: s.txnRecords,
         kafka_warmup_s: s.kafkaWarmupMs / 1000,
         warmup_s: s.warmupMs / 1000,
         window_s: s.windowMs / 1000,
