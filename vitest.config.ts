@@ -1,15 +1,20 @@
 import { defineConfig, type Plugin } from 'vitest/config'
+import { CONSUMER_MODULE, withAbortMarkerGuard } from './proxy-bridge/scripts/abort-marker-guard.ts'
 import { RECORDS_MODULE, withRecordBatchEncoder } from './proxy-bridge/scripts/record-batch-plugin.ts'
 
 /**
  * Integration tests run the Kafka client as the production build does, with
- * the bridge's record batch encoder (proxy-bridge/scripts/record-batch-plugin.ts);
- * unit tests keep the client's own, to compare against.
+ * the bridge's record batch encoder (proxy-bridge/scripts/record-batch-plugin.ts)
+ * and abort marker fix (abort-marker-guard.ts); unit tests keep the client's
+ * own encoder, to compare against.
  */
 const recordBatchEncoder: Plugin = {
-  name: 'kafka-record-batch',
+  name: 'kafka-client-edits',
   transform(code, id) {
-    return RECORDS_MODULE.test(id.split('?')[0] as string) ? withRecordBatchEncoder(code) : undefined
+    const path = id.split('?')[0] as string
+    if (RECORDS_MODULE.test(path)) return withRecordBatchEncoder(code)
+    if (CONSUMER_MODULE.test(path)) return withAbortMarkerGuard(code)
+    return undefined
   },
 }
 const withEncoder = { plugins: [recordBatchEncoder] }

@@ -16,6 +16,7 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { abortMarkerGuardPlugin } from './abort-marker-guard.ts'
 import { recordBatchPlugin } from './record-batch-plugin.ts'
 
 const BRIDGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -53,7 +54,8 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
         name: 'npm-packages-external',
         setup(b) {
           // Workspace packages export TypeScript: compile them in, and the Kafka client for
-          // its record encoder (record-batch-plugin.ts). Everything else loads from node_modules.
+          // its record encoder (record-batch-plugin.ts) and
+          // the abort marker fix (abort-marker-guard.ts). Everything else loads from node_modules.
           b.onResolve({ filter: /^[^./]/ }, (args) =>
             BUNDLED.some((name) => args.path === name || args.path.startsWith(`${name}/`))
               ? undefined
@@ -62,6 +64,7 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
         },
       },
       recordBatchPlugin(join(root, 'src', 'kafka', 'record-batch.ts')),
+      abortMarkerGuardPlugin(),
     ],
     banner: {
       js: `#!/usr/bin/env -S node ${BRIDGE_NODE_FLAGS.join(' ')}`,
