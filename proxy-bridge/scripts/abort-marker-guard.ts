@@ -12,9 +12,8 @@
  * bridge filters aborted records again itself (kafka/log-reader.ts).
  */
 
-import { readFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import type { Plugin } from 'esbuild'
+import { clientEditPlugin } from './client-edit-plugin.ts'
 
 export const CONSUMER_MODULE = /@platformatic[/\\]kafka[/\\]dist[/\\]clients[/\\]consumer[/\\]consumer\.js$/
 const LOOKUP = 'abortedRanges.get(batch.producerId)[1] = batch.firstOffset;'
@@ -34,22 +33,10 @@ export function withAbortMarkerGuard(source: string): string {
 }
 
 export function abortMarkerGuardPlugin(): Plugin {
-  return {
-    name: 'kafka-abort-marker-guard',
-    setup(build) {
-      let patched = false
-      build.onLoad({ filter: CONSUMER_MODULE }, async (args) => {
-        patched = true
-        const source = await readFile(args.path, 'utf8')
-        return { contents: withAbortMarkerGuard(source), loader: 'js', resolveDir: dirname(args.path) }
-      })
-      build.onEnd((result) => {
-        if (result.errors.length === 0 && !patched) {
-          throw new Error(
-            "E_BUILD_ABORT_MARKERS: the bundle did not include @platformatic/kafka's clients/consumer/consumer.js; is the client still bundled?",
-          )
-        }
-      })
-    },
-  }
+  return clientEditPlugin(
+    'kafka-abort-marker-guard',
+    CONSUMER_MODULE,
+    withAbortMarkerGuard,
+    "E_BUILD_ABORT_MARKERS: the bundle did not include @platformatic/kafka's clients/consumer/consumer.js; is the client still bundled?",
+  )
 }

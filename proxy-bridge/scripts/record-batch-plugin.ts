@@ -10,10 +10,10 @@
  * record-batch.ts against the new client (record-batch.test.ts compares bytes).
  */
 
-import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'esbuild'
+import { clientEditPlugin } from './client-edit-plugin.ts'
 
 const ENCODER = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'kafka', 'record-batch.ts')
 export const RECORDS_MODULE = /@platformatic[/\\]kafka[/\\]dist[/\\]protocol[/\\]records\.js$/
@@ -41,22 +41,10 @@ export function createRecordsBatch(messages, options = {}) {
 
 /** `encoderPath`: the record-batch.ts to compile in (a benchmark may build another copy of the bridge). */
 export function recordBatchPlugin(encoderPath = ENCODER): Plugin {
-  return {
-    name: 'kafka-record-batch',
-    setup(build) {
-      let patched = false
-      build.onLoad({ filter: RECORDS_MODULE }, async (args) => {
-        patched = true
-        const source = await readFile(args.path, 'utf8')
-        return { contents: withRecordBatchEncoder(source, encoderPath), loader: 'js', resolveDir: dirname(args.path) }
-      })
-      build.onEnd((result) => {
-        if (result.errors.length === 0 && !patched) {
-          throw new Error(
-            "E_BUILD_RECORD_BATCH: the bundle did not include @platformatic/kafka's protocol/records.js; is the client still bundled?",
-          )
-        }
-      })
-    },
-  }
+  return clientEditPlugin(
+    'kafka-record-batch',
+    RECORDS_MODULE,
+    (source) => withRecordBatchEncoder(source, encoderPath),
+    "E_BUILD_RECORD_BATCH: the bundle did not include @platformatic/kafka's protocol/records.js; is the client still bundled?",
+  )
 }
