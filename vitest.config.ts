@@ -1,23 +1,18 @@
 import { defineConfig, type Plugin } from 'vitest/config'
-import { CONSUMER_MODULE, withAbortMarkerGuard } from './proxy-bridge/scripts/abort-marker-guard.ts'
-import { RECORDS_MODULE, withRecordBatchEncoder } from './proxy-bridge/scripts/record-batch-plugin.ts'
+import { clientEditFor } from './proxy-bridge/scripts/client-edits.ts'
 
 /**
  * Integration tests run the Kafka client as the production build does, with
- * the bridge's record batch encoder (proxy-bridge/scripts/record-batch-plugin.ts)
- * and abort marker fix (abort-marker-guard.ts); unit tests keep the client's
- * own encoder, to compare against.
+ * the bridge's edits (proxy-bridge/scripts/client-edits.ts); unit tests keep
+ * the client's own encoder, to compare against.
  */
-const recordBatchEncoder: Plugin = {
+const clientEdits: Plugin = {
   name: 'kafka-client-edits',
   transform(code, id) {
-    const path = id.split('?')[0] as string
-    if (RECORDS_MODULE.test(path)) return withRecordBatchEncoder(code)
-    if (CONSUMER_MODULE.test(path)) return withAbortMarkerGuard(code)
-    return undefined
+    return clientEditFor(id.split('?')[0] as string)?.(code)
   },
 }
-const withEncoder = { plugins: [recordBatchEncoder] }
+const withClientEdits = { plugins: [clientEdits] }
 const clientInlined = { server: { deps: { inline: ['@platformatic/kafka'] } } }
 
 const kafkaSetup = './test/setup/kafka.ts'
@@ -34,7 +29,7 @@ export default defineConfig({
         },
       },
       {
-        ...withEncoder,
+        ...withClientEdits,
         test: {
           ...clientInlined,
           name: 'integration',
@@ -48,7 +43,7 @@ export default defineConfig({
         },
       },
       {
-        ...withEncoder,
+        ...withClientEdits,
         test: {
           ...clientInlined,
           name: 'e2e',

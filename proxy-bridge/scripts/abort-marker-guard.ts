@@ -1,6 +1,6 @@
 /**
- * A fix to @platformatic/kafka 1.35's consumer, applied where the record
- * batch encoder is (the build, bin/'s module hook, the integration tests).
+ * A fix to @platformatic/kafka 1.35's consumer, one of the client edits
+ * (client-edits.ts).
  *
  * A read_committed fetch runs the client's own filter of aborted
  * transactions, which looks up each abort marker's producer in the
@@ -11,9 +11,6 @@
  * marker aborted nothing in the response, so skipping it is right; the
  * bridge filters aborted records again itself (kafka/log-reader.ts).
  */
-
-import type { Plugin } from 'esbuild'
-import { clientEditPlugin } from './client-edit-plugin.ts'
 
 export const CONSUMER_MODULE = /@platformatic[/\\]kafka[/\\]dist[/\\]clients[/\\]consumer[/\\]consumer\.js$/
 const LOOKUP = 'abortedRanges.get(batch.producerId)[1] = batch.firstOffset;'
@@ -29,14 +26,5 @@ export function withAbortMarkerGuard(source: string): string {
   return source.replace(
     LOOKUP,
     '{ const abortedRange = abortedRanges.get(batch.producerId); if (abortedRange) abortedRange[1] = batch.firstOffset; }',
-  )
-}
-
-export function abortMarkerGuardPlugin(): Plugin {
-  return clientEditPlugin(
-    'kafka-abort-marker-guard',
-    CONSUMER_MODULE,
-    withAbortMarkerGuard,
-    "E_BUILD_ABORT_MARKERS: the bundle did not include @platformatic/kafka's clients/consumer/consumer.js; is the client still bundled?",
   )
 }

@@ -6,7 +6,7 @@
  *
  * The workspace's own TypeScript (the bridge, the protocol, the model tools)
  * and the Kafka client are compiled in, the client with the bridge's record
- * batch encoder (record-batch-plugin.ts); other npm packages stay external
+ * batch encoder and abort marker fix (client-edits.ts); other npm packages stay external
  * and load from node_modules.
  * `bin/kafka-edge-bridge.js` runs the sources through tsx instead: right for
  * development, but the loader's worker thread and source maps cost ~40 MB of
@@ -16,8 +16,7 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { abortMarkerGuardPlugin } from './abort-marker-guard.ts'
-import { recordBatchPlugin } from './record-batch-plugin.ts'
+import { clientEditPlugins } from './client-edits.ts'
 
 const BRIDGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -54,8 +53,7 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
         name: 'npm-packages-external',
         setup(b) {
           // Workspace packages export TypeScript: compile them in, and the Kafka client for
-          // its record encoder (record-batch-plugin.ts) and
-          // the abort marker fix (abort-marker-guard.ts). Everything else loads from node_modules.
+          // its edits (client-edits.ts). Everything else loads from node_modules.
           b.onResolve({ filter: /^[^./]/ }, (args) =>
             BUNDLED.some((name) => args.path === name || args.path.startsWith(`${name}/`))
               ? undefined
@@ -63,8 +61,7 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
           )
         },
       },
-      recordBatchPlugin(join(root, 'src', 'kafka', 'record-batch.ts')),
-      abortMarkerGuardPlugin(),
+      ...clientEditPlugins(join(root, 'src', 'kafka', 'record-batch.ts')),
     ],
     banner: {
       js: `#!/usr/bin/env -S node ${BRIDGE_NODE_FLAGS.join(' ')}`,

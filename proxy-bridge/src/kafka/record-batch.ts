@@ -5,7 +5,7 @@
  * ten small Buffers and 2 KB of garbage per record, then copies them all
  * together. Under load that was a fifth of the bridge's CPU and most of its
  * garbage (docs/architecture.md, "Encoding record batches"). The bridge has
- * the client call `encodeRecordBatch` first (scripts/record-batch-plugin.ts); it
+ * the client call `encodeRecordBatch` first (scripts/record-batch-edit.ts); it
  * returns undefined for what it does not handle (compression, headers that are
  * not a Map, values that are not bytes, timestamps that are not bigints),
  * and the client's own encoder writes those. For what it handles, its bytes

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { withRecordBatchEncoder } from './record-batch-plugin.ts'
+import { withRecordBatchEncoder } from './record-batch-edit.ts'
 
 const clientRecords = join(
   dirname(createRequire(import.meta.url).resolve('@platformatic/kafka')),

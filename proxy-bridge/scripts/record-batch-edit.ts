@@ -1,10 +1,10 @@
 /**
- * An esbuild plugin for the production build: @platformatic/kafka's produce
- * requests encode their record batches with src/kafka/record-batch.ts, and
- * fall back to the client's own encoder for what that does not take.
+ * An edit to @platformatic/kafka (client-edits.ts): its produce requests
+ * encode their record batches with src/kafka/record-batch.ts, and fall back
+ * to the client's own encoder for what that does not take.
  *
- * The client exports no hook for this, so the plugin edits one declaration
- * in its protocol/records.js as the bundle is built. If a new client version
+ * The client exports no hook for this, so the edit replaces one declaration
+ * in its protocol/records.js as the module loads. If a new client version
  * changes that file, the build stops with E_BUILD_RECORD_BATCH instead of
  * shipping a bridge without the encoder, or with the wrong one: re-check
  * record-batch.ts against the new client (record-batch.test.ts compares bytes).
@@ -12,10 +12,8 @@
 
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Plugin } from 'esbuild'
-import { clientEditPlugin } from './client-edit-plugin.ts'
 
-const ENCODER = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'kafka', 'record-batch.ts')
+export const ENCODER = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'kafka', 'record-batch.ts')
 export const RECORDS_MODULE = /@platformatic[/\\]kafka[/\\]dist[/\\]protocol[/\\]records\.js$/
 const DECLARATION = 'export function createRecordsBatch(messages, options = {}) {'
 /** Names records.js imports that the replacement uses. */
@@ -37,14 +35,4 @@ export function createRecordsBatch(messages, options = {}) {
   return batch === undefined ? clientCreateRecordsBatch(messages, options) : new Writer(new DynamicBuffer(batch));
 }
 `
-}
-
-/** `encoderPath`: the record-batch.ts to compile in (a benchmark may build another copy of the bridge). */
-export function recordBatchPlugin(encoderPath = ENCODER): Plugin {
-  return clientEditPlugin(
-    'kafka-record-batch',
-    RECORDS_MODULE,
-    (source) => withRecordBatchEncoder(source, encoderPath),
-    "E_BUILD_RECORD_BATCH: the bundle did not include @platformatic/kafka's protocol/records.js; is the client still bundled?",
-  )
 }
