@@ -27,17 +27,17 @@ export function produceFrame(deviceId: string, from: number, count: number): str
 
 /**
  * The same records as a binary produce frame (protocol §6.3), the way the
- * edge agent sends them: a small JSON header, then the values' bytes, which
- * the bridge slices out instead of parsing and re-encoding.
+ * edge agent sends them: a JSON header describing the records as columns
+ * (their sizes, and their timestamps as deltas), then the values' bytes,
+ * which the bridge slices out instead of parsing and re-encoding.
  */
-export function produceBinaryFrame(deviceId: string, from: number, count: number): Uint8Array {
-  const parts: string[] = []
+export function produceBinaryFrame(deviceId: string, from: number, count: number, timestamp: number): Uint8Array {
   const values: string[] = []
-  for (let seq = from; seq < from + count; seq++) {
-    parts.push(`{"seq":${seq},"value":${RECORD_BYTES},"encoding":"binary"}`)
-    values.push(recordJson(deviceId, seq))
-  }
-  return encodeBinaryFrame(`{"type":"produce","records":[${parts.join(',')}]}`, [Buffer.from(values.join(''))])
+  for (let seq = from; seq < from + count; seq++) values.push(recordJson(deviceId, seq))
+  const sizes = `,${RECORD_BYTES}`.repeat(count - 1)
+  const deltas = ',0'.repeat(count - 1)
+  const header = `{"type":"produce","columns":{"seq":${from},"sizes":[${RECORD_BYTES}${sizes}],"timestampDeltas":[${timestamp}${deltas}]}}`
+  return encodeBinaryFrame(header, [Buffer.from(values.join(''))])
 }
 
 /** BENCH_FRAMES=text sends JSON text frames (what third-party clients may send) instead. */
@@ -159,7 +159,7 @@ export class BenchDevice {
     if (this.#inflightRecords + this.batch > credits.records) return false
     const frame =
       frameKind === 'binary'
-        ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch)
+        ? produceBinaryFrame(this.deviceId, this.nextSeq, this.batch, Date.now())
         : produceFrame(this.deviceId, this.nextSeq, this.batch)
     const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length
     if (this.#inflightBytes + bytes > credits.bytes) return false

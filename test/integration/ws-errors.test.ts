@@ -1,4 +1,10 @@
-import { type AckFrame, CloseCodes, ErrorCodes, type PongFrame } from '@kafka-edge/edge-agent/protocol'
+import {
+  type AckFrame,
+  CloseCodes,
+  ErrorCodes,
+  encodeBinaryFrame,
+  type PongFrame,
+} from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
@@ -137,6 +143,57 @@ describe('WebSocket errors', () => {
     expect((await client.error(ErrorCodes.RECORD_TOO_LARGE)).message).toContain('limits.maxRecordBytes')
     client.send({ type: 'produce', records: jsonRecords(1, 2) })
     await client.ackedThrough(2)
+    client.close()
+  })
+
+  it('refuses bad columns (§6.3) with their codes, and keeps the socket', async () => {
+    const client = await connected('dev-columns', ['it.telemetry.*'])
+    const binary = (columns: Record<string, unknown>, payload: Uint8Array, extra: Record<string, unknown> = {}) =>
+      encodeBinaryFrame(JSON.stringify({ type: 'produce', columns, ...extra }), [payload])
+    const refused = async (data: string | Uint8Array, code: string): Promise<string> => {
+      const from = client.frames.length
+      client.sendRaw(data, typeof data !== 'string')
+      return (await client.error(code, from)).message
+    }
+    const three = Uint8Array.of(1, 2, 3)
+    expect(
+      await refused(JSON.stringify({ type: 'produce', columns: { seq: 1, sizes: [1] } }), ErrorCodes.VALUE_INVALID),
+    ).toContain('binary frame')
+    expect(await refused(binary({ seq: 1, sizes: [1, 1] }, three), ErrorCodes.VALUE_INVALID)).toContain(
+      '1 bytes no record claims',
+    )
+    expect(await refused(binary({ seq: 1, sizes: [2, 2] }, three), ErrorCodes.VALUE_INVALID)).toContain(
+      'runs past the end',
+    )
+    expect(
+      await refused(binary({ seq: 1, sizes: [3], timestampDeltas: [1, 2] }, three), ErrorCodes.BAD_FRAME),
+    ).toContain('timestampDeltas')
+    expect(
+      await refused(binary({ seq: 1, sizes: [3] }, three, { records: [{ seq: 1, value: 1 }] }), ErrorCodes.BAD_FRAME),
+    ).toContain('both "records" and "columns"')
+    const future = Date.now() + 2 * 3600_000
+    expect(
+      await refused(binary({ seq: 1, sizes: [3], timestampDeltas: [future] }, three), ErrorCodes.VALUE_INVALID),
+    ).toContain('future')
+    expect(
+      await refused(binary({ seq: 1, sizes: [1, 2], timestampDeltas: [5, -6] }, three), ErrorCodes.VALUE_INVALID),
+    ).toContain('record seq 2: timestampDeltas sum to -1')
+    expect(
+      await refused(binary({ seq: 1, sizes: Array.from({ length: 41 }, () => 0) }, three), ErrorCodes.BATCH_TOO_LARGE),
+    ).toContain('41 records')
+    expect(
+      await refused(binary({ seq: 1, sizes: [2000] }, new Uint8Array(2000)), ErrorCodes.RECORD_TOO_LARGE),
+    ).toContain('limits.maxRecordBytes')
+    expect(
+      await refused(binary({ seq: 1, topic: 'some.other', sizes: [3] }, three), ErrorCodes.TOPIC_DENIED),
+    ).toContain('some.other')
+
+    // Still usable: three records to another allowed topic, as columns.
+    client.sendRaw(binary({ seq: 1, topic: extraTopic, sizes: [1, 0, 2] }, three), true)
+    const [ack] = await client.ackedThrough(3)
+    expect(ack?.ranges).toMatchObject([
+      { from: 1, to: 3, topic: extraTopic, partition: expect.any(Number), offset: expect.any(Number) },
+    ])
     client.close()
   })
 

@@ -6,7 +6,13 @@ import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { DeviceClient, jsonRecords, offsetsBySeq } from '../support/device-client.ts'
 import { readTopic } from '../support/kafka.ts'
 
-/** Every value encoding and a header, acked with the offsets Kafka gave them, read back byte for byte. */
+/** How many records everyEncodingRoundTrip writes. */
+const roundTripRecords = 16
+
+/**
+ * Every value encoding, a header, and records described as columns (§6.3),
+ * acked with the offsets Kafka gave them, read back byte for byte.
+ */
 async function everyEncodingRoundTrip(url: string, topic: string): Promise<void> {
   const token = await deviceToken('dev-a')
   const client = await DeviceClient.connect(url, { token })
@@ -28,17 +34,36 @@ async function everyEncodingRoundTrip(url: string, topic: string): Promise<void>
     encodeBinaryProduce({ type: 'produce', records: [{ seq: 13, value: bytes.length, encoding: 'binary' }] }, [bytes]),
     true,
   )
-  const acks = await client.ackedThrough(13)
+  // An empty value, bytes, and timestamps that go back and forth (a month-old backlog among fresh records).
+  const columnValues = [Buffer.alloc(0), Buffer.from([9, 0, 255]), Buffer.from('{"ok":true}')]
+  const now = Date.now()
+  const columnTimes = [now - 31 * 86_400_000, now, now - 1]
+  client.sendRaw(
+    encodeBinaryProduce(
+      {
+        type: 'produce',
+        columns: {
+          seq: 14,
+          sizes: columnValues.map((v) => v.length),
+          timestampDeltas: columnTimes.map((t, i) => t - (i ? (columnTimes[i - 1] as number) : 0)),
+        },
+      },
+      columnValues,
+    ),
+    true,
+  )
+  const acks = await client.ackedThrough(roundTripRecords)
   const bySeq = offsetsBySeq(acks)
-  expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1))
+  expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: roundTripRecords }, (_, i) => i + 1))
 
-  const messages = await readTopic(topic, { expect: 13 })
-  expect(messages).toHaveLength(13)
+  const messages = await readTopic(topic, { expect: roundTripRecords })
+  expect(messages).toHaveLength(roundTripRecords)
   const expected = [
     ...Array.from({ length: 10 }, (_, i) => Buffer.from(JSON.stringify({ seq: i + 1, temp: 20 + (i + 1) / 10 }))),
     Buffer.from('plain text ünïcode', 'utf8'),
     Buffer.from('base64 bytes'),
     Buffer.from(bytes),
+    ...columnValues,
   ]
   messages.forEach((m, i) => {
     expect(m.key.toString()).toBe('dev-a')
@@ -46,6 +71,7 @@ async function everyEncodingRoundTrip(url: string, topic: string): Promise<void>
     const ack = bySeq.get(i + 1)
     expect(ack).toEqual({ partition: m.partition, offset: Number(m.offset), duplicate: false })
   })
+  expect(messages.slice(13).map((m) => Number(m.timestamp))).toEqual(columnTimes)
   const headers = [...(messages[10]?.headers ?? new Map<Buffer, Buffer>())].map(([k, v]) => [
     k.toString(),
     v.toString(),
@@ -115,13 +141,15 @@ describe('WebSocket ingest, exactly once', () => {
     expect(bySeq.get(15)?.duplicate).toBe(true)
     expect(bySeq.get(25)?.duplicate).toBe(false)
 
-    const messages = (await readTopic(topics.records, { expect: 13 + 30 })).filter((m) => m.key.toString() === 'dev-b')
+    const messages = (await readTopic(topics.records, { expect: roundTripRecords + 30 })).filter(
+      (m) => m.key.toString() === 'dev-b',
+    )
     expect(messages.map((m) => JSON.parse(m.value.toString()).seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
     second.close()
   })
 
   it("keeps an offline backlog's timestamps next to fresh records", async () => {
-    await backlogTimestamps(bridge.url, topics.records, 13 + 30)
+    await backlogTimestamps(bridge.url, topics.records, roundTripRecords + 30)
   })
 })
 
@@ -150,6 +178,6 @@ describe.each([
   })
 
   it("keeps an offline backlog's timestamps next to fresh records", async () => {
-    await backlogTimestamps(url, topics.records, 13)
+    await backlogTimestamps(url, topics.records, roundTripRecords)
   })
 })

@@ -104,6 +104,23 @@ describe('frames of protocol v1', () => {
     expect(accepts(produce([{ seq: 1, value: 1, timestamp: -1 }])), 'timestamp').toBe(false)
   })
 
+  it('accepts produce with columns, and exactly one of records and columns', () => {
+    const columns = { seq: 46, sizes: [3, 0, 2] }
+    expect(accepts({ type: 'produce', id: 'f-20', columns })).toBe(true)
+    expect(accepts({ type: 'produce', columns: { ...columns, topic: 'telemetry.press' } })).toBe(true)
+    expect(accepts({ type: 'produce', columns: { ...columns, timestampDeltas: [1767225600123, -5, 0] } })).toBe(true)
+    const produce = (c: unknown) => ({ type: 'produce', columns: c })
+    expect(accepts({ type: 'produce' }), 'neither').toBe(false)
+    expect(accepts({ type: 'produce', records: [{ seq: 1, value: 1 }], columns }), 'both').toBe(false)
+    expect(accepts(produce({ seq: 0, sizes: [1] })), 'seq 0').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [] })), 'no sizes').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [-1] })), 'negative size').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [1.5] })), 'fractional size').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [1], timestampDeltas: [0.5] })), 'fractional delta').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [1], topic: 'bad topic' })), 'topic name').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [1], headers: [{ h: 'v' }] })), 'headers').toBe(false)
+  })
+
   it('rejects unknown extra fields in every client frame', () => {
     expect(accepts({ type: 'hello', version: 2 })).toBe(false)
     expect(accepts({ type: 'produce', records: [{ seq: 1, value: 1 }], partition: 0 })).toBe(false)

@@ -10,13 +10,16 @@ const deviceHeaders = {
   additionalProperties: { type: 'string', maxLength: 4096 },
 } as const
 
+const seq = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const
+const topicName = { type: 'string', minLength: 1, maxLength: 249, pattern: '^[a-zA-Z0-9._-]+$' } as const
+
 const produceRecord = {
   type: 'object',
   required: ['seq', 'value'],
   additionalProperties: false,
   properties: {
-    seq: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
-    topic: { type: 'string', minLength: 1, maxLength: 249, pattern: '^[a-zA-Z0-9._-]+$' },
+    seq,
+    topic: topicName,
     value: {},
     encoding: { enum: ['json', 'text', 'base64', 'binary'] },
     headers: deviceHeaders,
@@ -42,16 +45,37 @@ const hello = {
   },
 } as const
 
+// Records of one topic without headers, described column by column (§6.3):
+// a binary frame's header then costs a few bytes per record, not ~60.
+const produceColumns = {
+  type: 'object',
+  required: ['seq', 'sizes'],
+  additionalProperties: false,
+  properties: {
+    seq,
+    topic: topicName,
+    sizes: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
+    timestampDeltas: { type: 'array', minItems: 1, items: { type: 'integer' } },
+  },
+} as const
+
 const produce = {
   $id: 'produce',
   type: 'object',
-  required: ['type', 'records'],
+  required: ['type'],
   additionalProperties: false,
   properties: {
     type: { const: 'produce' },
     id: { type: 'string', maxLength: 128 },
     records: { type: 'array', minItems: 1, items: produceRecord },
+    columns: produceColumns,
   },
+  // One or the other. Each branch names its property's type again, because a
+  // strict validator (ajv's strictRequired) wants what it requires defined beside it.
+  oneOf: [
+    { required: ['records'], properties: { records: { type: 'array' } } },
+    { required: ['columns'], properties: { columns: { type: 'object' } } },
+  ],
 } as const
 
 const token = {

@@ -112,11 +112,34 @@ export interface HelloFrame {
   exact?: boolean
 }
 
-export interface ProduceFrame {
+/**
+ * Records of one topic, without headers, described column by column; only in
+ * a binary frame, whose payload holds their values in order (§6.3).
+ */
+export interface ProduceColumns {
+  /** The first record's seq; the others follow one by one. */
+  seq: number
+  /** Defaults to the bridge's records topic (edge.records). */
+  topic?: string
+  /** Each record's value byte length in the payload. */
+  sizes: number[]
+  /**
+   * Each record's timestamp minus the previous record's (the first's minus
+   * 0: ms since the epoch). Without it, the time the bridge received the frame.
+   */
+  timestampDeltas?: number[]
+}
+
+/** A produce frame carries either `records` or, in a binary frame, `columns`. */
+export type ProduceFrame = {
   type: 'produce'
   /** Optional client label echoed in errors about this frame. */
   id?: string
-  records: ProduceRecord[]
+} & ({ records: ProduceRecord[]; columns?: never } | { columns: ProduceColumns; records?: never })
+
+/** How many records a produce frame carries. */
+export function produceCount(frame: ProduceFrame): number {
+  return frame.records ? frame.records.length : frame.columns.sizes.length
 }
 
 export interface TokenFrame {
@@ -253,7 +276,8 @@ export type ServerFrame =
 
 /**
  * Binary produce frame: [uint32 big-endian header length][header: UTF-8 JSON ProduceFrame][payload].
- * Records with encoding "binary" take `value` bytes of the payload, in record order.
+ * Records with encoding "binary" take `value` bytes of the payload, in record
+ * order; with `columns`, each record takes its `sizes` entry.
  */
 export function encodeBinaryProduce(frame: ProduceFrame, payloads: Uint8Array[]): Uint8Array {
   return encodeBinaryFrame(JSON.stringify(frame), payloads)
@@ -276,7 +300,7 @@ export function encodeBinaryFrame(headerJson: string, payloads: Uint8Array[]): U
 
 /**
  * The reverse of encodeBinaryProduce: the header and each "binary" record's
- * payload, in record order. Throws on a malformed message; it does not check
+ * payload (every record's, with `columns`), in record order. Throws on a malformed message; it does not check
  * the header against the schema (the bridge does).
  */
 export function decodeBinaryProduce(bytes: Uint8Array): { frame: ProduceFrame; payloads: Uint8Array[] } {
@@ -284,11 +308,12 @@ export function decodeBinaryProduce(bytes: Uint8Array): { frame: ProduceFrame; p
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
   if (4 + headerLength > bytes.length) throw new Error(`header length ${headerLength} exceeds the frame`)
   const frame = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as ProduceFrame
+  const sizes = frame.records
+    ? frame.records.flatMap((record) => (record.encoding === 'binary' ? [record.value as number] : []))
+    : frame.columns.sizes
   const payloads: Uint8Array[] = []
   let at = 4 + headerLength
-  for (const record of frame.records) {
-    if (record.encoding !== 'binary') continue
-    const size = record.value as number
+  for (const size of sizes) {
     payloads.push(bytes.subarray(at, at + size))
     at += size
   }

@@ -1,4 +1,4 @@
-import { ErrorCodes, type ProduceRecord } from '@kafka-edge/edge-agent/protocol'
+import { ErrorCodes, type ProduceColumns, type ProduceFrame, type ProduceRecord } from '@kafka-edge/edge-agent/protocol'
 import type { DeviceIdentity } from '../auth/tokens.ts'
 import type { TopicNames } from '../config.ts'
 import { BridgeError } from '../errors.ts'
@@ -49,12 +49,53 @@ function invalid(record: ProduceRecord, why: string): BridgeError {
   return new BridgeError(ErrorCodes.VALUE_INVALID, `record seq ${record.seq}: ${why}`)
 }
 
+/** The topic a device asked for, once it is known to be allowed and to exist. */
+async function checkTopic(topic: string, context: DecodeContext): Promise<void> {
+  if (!mayProduce(context.identity, topic, context.topics)) {
+    throw new BridgeError(ErrorCodes.TOPIC_DENIED, `topic "${topic}" is not in this device's token (claim "topics")`)
+  }
+  if (!(await context.catalog.exists(topic))) {
+    throw new BridgeError(
+      ErrorCodes.TOPIC_UNKNOWN,
+      `topic "${topic}" does not exist in Kafka; create it or fix the name`,
+    )
+  }
+}
+
+function tooLarge(seq: number, size: number, context: DecodeContext): BridgeError {
+  return new BridgeError(
+    ErrorCodes.RECORD_TOO_LARGE,
+    `record seq ${seq} is ${size} bytes; the limit is ${context.maxRecordBytes} (limits.maxRecordBytes)`,
+  )
+}
+
+// Kafka refuses records stamped more than an hour ahead (message.timestamp.after.max.ms).
+function checkTimestamp(seq: number, timestamp: number, context: DecodeContext): void {
+  if (timestamp > context.receivedAt + maxFutureMs) {
+    throw new BridgeError(
+      ErrorCodes.VALUE_INVALID,
+      `record seq ${seq}: timestamp ${timestamp} is more than 55 minutes in the future; check the device clock`,
+    )
+  }
+}
+
+function unclaimedPayload(binary: Buffer, at: number): BridgeError {
+  return new BridgeError(
+    ErrorCodes.VALUE_INVALID,
+    `binary frame payload has ${binary.length - at} bytes no record claims`,
+  )
+}
+
 /**
- * Turns a produce frame's records into Kafka records: checks the sequence is
- * consecutive, the topic is allowed and exists, the value decodes and fits.
+ * Turns a produce frame into Kafka records: checks the sequence is
+ * consecutive, the topic is allowed and exists, each value decodes and fits.
  * Nothing of a frame is accepted when one record is wrong.
  */
-export async function decodeRecords(records: ProduceRecord[], context: DecodeContext): Promise<EncodedRecord[]> {
+export function decodeProduce(frame: ProduceFrame, context: DecodeContext): Promise<EncodedRecord[]> {
+  return frame.records ? decodeRecords(frame.records, context) : decodeColumns(frame.columns, context)
+}
+
+async function decodeRecords(records: ProduceRecord[], context: DecodeContext): Promise<EncodedRecord[]> {
   const out: EncodedRecord[] = []
   const cursor = { at: 0 }
   const checkedTopics = new Set<string>()
@@ -71,18 +112,7 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
     previous = record.seq
     const topic = record.topic ?? context.topics.records
     if (!checkedTopics.has(topic)) {
-      if (!mayProduce(context.identity, topic, context.topics)) {
-        throw new BridgeError(
-          ErrorCodes.TOPIC_DENIED,
-          `topic "${topic}" is not in this device's token (claim "topics")`,
-        )
-      }
-      if (!(await context.catalog.exists(topic))) {
-        throw new BridgeError(
-          ErrorCodes.TOPIC_UNKNOWN,
-          `topic "${topic}" does not exist in Kafka; create it or fix the name`,
-        )
-      }
+      await checkTopic(topic, context)
       checkedTopics.add(topic)
     }
     const value = valueBytes(record, context, cursor)
@@ -98,19 +128,8 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
         size += hk.length + hv.length
       }
     }
-    if (size > context.maxRecordBytes) {
-      throw new BridgeError(
-        ErrorCodes.RECORD_TOO_LARGE,
-        `record seq ${record.seq} is ${size} bytes; the limit is ${context.maxRecordBytes} (limits.maxRecordBytes)`,
-      )
-    }
-    // Kafka refuses records stamped more than an hour ahead (message.timestamp.after.max.ms).
-    if (record.timestamp !== undefined && record.timestamp > context.receivedAt + maxFutureMs) {
-      throw invalid(
-        record,
-        `timestamp ${record.timestamp} is more than 55 minutes in the future; check the device clock`,
-      )
-    }
+    if (size > context.maxRecordBytes) throw tooLarge(record.seq, size, context)
+    if (record.timestamp !== undefined) checkTimestamp(record.seq, record.timestamp, context)
     out.push({
       seq: record.seq,
       topic,
@@ -119,11 +138,57 @@ export async function decodeRecords(records: ProduceRecord[], context: DecodeCon
       timestamp: record.timestamp === undefined ? receivedAt : BigInt(record.timestamp),
     })
   }
-  if (context.binary && cursor.at !== context.binary.length) {
+  if (context.binary && cursor.at !== context.binary.length) throw unclaimedPayload(context.binary, cursor.at)
+  return out
+}
+
+// The columnar form: one topic check, and each value a slice of the payload.
+async function decodeColumns(columns: ProduceColumns, context: DecodeContext): Promise<EncodedRecord[]> {
+  const { seq, sizes, timestampDeltas } = columns
+  const binary = context.binary
+  if (!binary) {
+    throw new BridgeError(ErrorCodes.VALUE_INVALID, '"columns" is only valid in a binary frame (protocol §6.3)')
+  }
+  if (timestampDeltas && timestampDeltas.length !== sizes.length) {
     throw new BridgeError(
-      ErrorCodes.VALUE_INVALID,
-      `binary frame payload has ${context.binary.length - cursor.at} bytes no record claims`,
+      ErrorCodes.BAD_FRAME,
+      `columns has ${sizes.length} sizes but ${timestampDeltas.length} timestampDeltas; send one of each per record`,
     )
   }
+  if (seq + sizes.length - 1 > Number.MAX_SAFE_INTEGER) {
+    throw new BridgeError(ErrorCodes.BAD_FRAME, `columns: seq ${seq} + ${sizes.length} records passes 2^53 - 1`)
+  }
+  const topic = columns.topic ?? context.topics.records
+  await checkTopic(topic, context)
+  const receivedAt = BigInt(context.receivedAt)
+  const out = new Array<EncodedRecord>(sizes.length)
+  let at = 0
+  let time = 0
+  let timestamp = receivedAt
+  for (let i = 0; i < sizes.length; i++) {
+    const size = sizes[i] as number
+    if (size > context.maxRecordBytes) throw tooLarge(seq + i, size, context)
+    if (at + size > binary.length) {
+      throw new BridgeError(
+        ErrorCodes.VALUE_INVALID,
+        `record seq ${seq + i}: its size ${size} runs past the end of the frame's payload`,
+      )
+    }
+    // A delta of 0 (records of the same ms) reuses the previous bigint.
+    if (timestampDeltas && (i === 0 || timestampDeltas[i] !== 0)) {
+      time += timestampDeltas[i] as number
+      if (time < 0) {
+        throw new BridgeError(
+          ErrorCodes.VALUE_INVALID,
+          `record seq ${seq + i}: timestampDeltas sum to ${time}, before the epoch`,
+        )
+      }
+      checkTimestamp(seq + i, time, context)
+      timestamp = BigInt(time)
+    }
+    out[i] = { seq: seq + i, topic, value: binary.subarray(at, at + size), headers: noHeaders, timestamp }
+    at += size
+  }
+  if (at !== binary.length) throw unclaimedPayload(binary, at)
   return out
 }

@@ -6,6 +6,7 @@ import {
   type HelloFrame,
   type ModelStatusFrame,
   type ProduceFrame,
+  produceCount,
   type ServerFrame,
   type RecordsAckFrame,
   type ReplyFrame,
@@ -17,7 +18,7 @@ import type { DeviceIdentity } from '../auth/tokens.ts'
 import { BridgeError } from '../errors.ts'
 import type { IngestContext } from '../ingest/context.ts'
 import { Credits, RateLimiter } from '../ingest/flow-control.ts'
-import { decodeRecords } from '../ingest/records.ts'
+import { decodeProduce } from '../ingest/records.ts'
 import type { DeviceWriter } from '../kafka/device-writer.ts'
 import type { DeliveryService } from '../subscriptions/delivery-service.ts'
 import type { DeviceSubscription } from '../subscriptions/device-subscription.ts'
@@ -163,7 +164,7 @@ export class DeviceSession {
   /** Checks batch size, rate and credits; returns the function that gives the credits back. */
   #admit(frame: ProduceFrame, size: number): () => void {
     const { config, metrics } = this.#ctx
-    const count = frame.records.length
+    const count = produceCount(frame)
     metrics.recordsReceived.inc({ transport: 'ws' }, count)
     if (this.#ctx.isDraining()) {
       // The socket closes within the grace: sending again before then only gets this error again.
@@ -369,7 +370,7 @@ export class DeviceSession {
     // A closed session writes nothing more: its device may already have a new one.
     if (this.#closed) return release()
     const { config, metrics } = this.#ctx
-    const records = await decodeRecords(frame.records, {
+    const records = await decodeProduce(frame, {
       identity: this.#identity,
       topics: config.topics,
       maxRecordBytes: config.limits.maxRecordBytes,

@@ -28,6 +28,21 @@ describe('client frame parsing', () => {
     expect(codeOf(() => parse('{"type":"hello","extra":1}'))).toBe(ErrorCodes.BAD_FRAME)
   })
 
+  it('says which of records and columns a produce frame lacks or has twice', () => {
+    const messageOf = (text: string) => {
+      try {
+        parse(text)
+      } catch (error) {
+        return (error as BridgeError).message
+      }
+      return undefined
+    }
+    expect(messageOf('{"type":"produce"}')).toBe('produce frame: needs "records" or, in a binary frame, "columns"')
+    expect(messageOf('{"type":"produce","records":[{"seq":1,"value":1}],"columns":{"seq":1,"sizes":[1]}}')).toBe(
+      'produce frame: has both "records" and "columns"; send one of them',
+    )
+  })
+
   it('splits a binary produce frame into its header and payload', () => {
     const payload = Uint8Array.from([9, 8, 7])
     const frame = encodeBinaryProduce({ type: 'produce', records: [{ seq: 1, value: 3, encoding: 'binary' }] }, [

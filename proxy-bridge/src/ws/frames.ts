@@ -7,7 +7,15 @@ const validators = new Map<string, ValidateFunction>(
   Object.entries(clientFrameSchemaV1).map(([type, schema]) => [type, ajv.compile(schema)]),
 )
 
-function describe(error: ErrorObject | undefined): string {
+function describe(errors: ErrorObject[] | null | undefined): string {
+  // The one oneOf of v1's client frames: produce's records or columns.
+  const oneOf = errors?.find((e) => e.keyword === 'oneOf')
+  if (oneOf) {
+    return oneOf.params.passingSchemas
+      ? 'has both "records" and "columns"; send one of them'
+      : 'needs "records" or, in a binary frame, "columns"'
+  }
+  const error = errors?.[0]
   if (!error) return 'does not match the schema'
   return `${error.instancePath || '(frame)'} ${error.message ?? 'is invalid'}`
 }
@@ -51,7 +59,7 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParsedFrame {
       `unknown frame type ${JSON.stringify(type)}; protocol v1 accepts ${[...validators.keys()].join(', ')}`,
     )
   }
-  if (!validate(value)) throw new BridgeError(ErrorCodes.BAD_FRAME, `${type} frame: ${describe(validate.errors?.[0])}`)
+  if (!validate(value)) throw new BridgeError(ErrorCodes.BAD_FRAME, `${type} frame: ${describe(validate.errors)}`)
   if (binary && type !== 'produce') throw new BridgeError(ErrorCodes.BAD_FRAME, 'only produce frames may be binary')
   return binary ? { frame: value as ClientFrame, binary } : { frame: value as ClientFrame }
 }

@@ -57,10 +57,13 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
         }
         if (frame.type !== 'produce') return
         frames++
-        sent.push(...frame.records.map((r) => r.seq))
-        frameStarts.push(frame.records[0]?.seq ?? 0)
-        batchSizes.push(frame.records.length)
-        const first = frame.records[0]?.seq ?? 0
+        const seqs = frame.records
+          ? frame.records.map((r) => r.seq)
+          : frame.columns.sizes.map((_, i) => frame.columns.seq + i)
+        sent.push(...seqs)
+        frameStarts.push(seqs[0] ?? 0)
+        batchSizes.push(seqs.length)
+        const first = seqs[0] ?? 0
         const generation = Number((frame.id ?? '0').split('-')[0])
         if (drainingSince !== undefined || frames === options.drainAtFrame) {
           if (drainingSince === undefined) {
@@ -108,10 +111,10 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
           })
           return
         }
-        for (const r of frame.records) {
-          if (r.seq > committed) {
-            seen.push(r.seq)
-            committed = r.seq
+        for (const seq of seqs) {
+          if (seq > committed) {
+            seen.push(seq)
+            committed = seq
           }
         }
         reply({ type: 'ack', ranges: [{ from: first, to: committed }], watermark: committed })

@@ -51,3 +51,58 @@ describe('buildProduceFrame', () => {
     expect(buildProduceFrame(entries, '0-1', 50)).toBeUndefined()
   })
 })
+
+describe('buildProduceFrame, columns', () => {
+  const t0 = 1700000000000
+  // Sizes and deltas of 1 to 4 digits, a timestamp that goes back (a clock set back), and a topic.
+  const entries = Array.from({ length: 40 }, (_, i) =>
+    entry(i + 7, `"${'v'.repeat((i * 37) % 1200)}"`, {
+      topic: 'telemetry.press',
+      timestamp: t0 + i * i * 7 - (i === 5 ? 9000 : 0),
+    }),
+  )
+
+  it('describes records of one topic without headers column by column', () => {
+    const frame = buildProduceFrame(entries, '3-9', 1 << 20)
+    if (!frame) throw new Error('no frame')
+    const { frame: header, payloads } = decodeBinaryProduce(frame.data)
+    const timestamps = entries.map((e) => e.timestamp)
+    expect(header).toEqual({
+      type: 'produce',
+      id: '3-9',
+      columns: {
+        seq: 7,
+        topic: 'telemetry.press',
+        sizes: entries.map((e) => e.payload.length),
+        timestampDeltas: timestamps.map((t, i) => t - (i ? (timestamps[i - 1] as number) : 0)),
+      },
+    })
+    expect(payloads).toEqual(entries.map((e) => e.payload))
+    expect([frame.fromSeq, frame.toSeq, frame.count]).toEqual([7, 46, 40])
+  })
+
+  it('fills a frame to the byte, its size counted before it is built', () => {
+    for (const maxBytes of [300, 1000, 4321, 9000, 20000]) {
+      const frame = buildProduceFrame(entries, '3-9', maxBytes)
+      if (!frame) throw new Error(`no frame at ${maxBytes}`)
+      expect(frame.data.length).toBeLessThanOrEqual(maxBytes)
+      // The same frame at exactly its size, and one record fewer a byte below it.
+      expect(buildProduceFrame(entries, '3-9', frame.data.length)?.count).toBe(frame.count)
+      expect(buildProduceFrame(entries, '3-9', frame.data.length - 1)?.count ?? 0).toBe(frame.count - 1)
+    }
+  })
+
+  it('sends a long run as columns and leaves the different record for the next frame', () => {
+    const run = [...Array.from({ length: 10 }, (_, i) => entry(i + 1, '1')), entry(11, '2', { headers: { h: 'v' } })]
+    const frame = buildProduceFrame(run, '0-1', 1 << 20)
+    expect(frame && decodeBinaryProduce(frame.data).frame.columns?.sizes).toHaveLength(10)
+  })
+
+  it('keeps records whose topics take turns, or that carry headers, in one records frame', () => {
+    const turns = Array.from({ length: 10 }, (_, i) => entry(i + 1, '1', i % 2 ? { topic: 'b' } : {}))
+    const mixed = buildProduceFrame(turns, '0-1', 1 << 20)
+    expect(mixed && decodeBinaryProduce(mixed.data).frame.records).toHaveLength(10)
+    const headed = buildProduceFrame([entry(1, '1', { headers: { h: 'v' } }), entry(2, '2')], '0-1', 1 << 20)
+    expect(headed && decodeBinaryProduce(headed.data).frame.records).toHaveLength(2)
+  })
+})

@@ -108,5 +108,9 @@ describe('MemoryOutbox', () => {
     const outbox = new MemoryOutbox()
     await expect(outbox.append({ value: 1, encoding: 'text' })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
     await expect(outbox.append({ value: undefined })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
+    for (const timestamp of [1.5, -1, Number.NaN]) {
+      await expect(outbox.append({ value: 1, timestamp })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
+    }
+    expect(outbox.stats().depth).toBe(0)
   })
 })

@@ -32,6 +32,13 @@ const utf8 = new TextEncoder()
 
 /** Turns an appended value into the bytes Kafka will hold; throws E_OUTBOX_BAD_RECORD when it cannot. */
 export function payloadOf(record: OutboxRecordInput): { encoding: OutboxEncoding; payload: Uint8Array } {
+  // Checked here, at append: the bridge would refuse the frame, and the record would block the ones behind it.
+  if (record.timestamp !== undefined && !(Number.isSafeInteger(record.timestamp) && record.timestamp >= 0)) {
+    throw new OutboxError(
+      'E_OUTBOX_BAD_RECORD',
+      `timestamp ${record.timestamp} is not a whole number of ms since the epoch (Date.now() is one)`,
+    )
+  }
   const encoding = record.encoding ?? 'json'
   switch (encoding) {
     case 'json': {
