@@ -300,8 +300,9 @@ export function encodeBinaryFrame(headerJson: string, payloads: Uint8Array[]): U
 
 /**
  * The reverse of encodeBinaryProduce: the header and each "binary" record's
- * payload (every record's, with `columns`), in record order. Throws on a malformed message; it does not check
- * the header against the schema (the bridge does).
+ * payload (every record's, with `columns`), in record order. Throws on a
+ * malformed message; it does not check the header against the schema (the
+ * bridge does).
  */
 export function decodeBinaryProduce(bytes: Uint8Array): { frame: ProduceFrame; payloads: Uint8Array[] } {
   if (bytes.length < 4) throw new Error('a binary frame starts with a 4-byte header length')
