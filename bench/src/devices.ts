@@ -1,6 +1,6 @@
 // Simulated devices speaking kafka-edge.v1 over WebSocket, for the ingest benchmark.
 import type { AckFrame, ErrorFrame, ServerFrame, WelcomeFrame } from '@kafka-edge/edge-agent/protocol'
-import { encodeBinaryFrame, SUBPROTOCOL_V1 } from '@kafka-edge/edge-agent/protocol'
+import { encodeBinaryFrame, Features, SUBPROTOCOL_V1 } from '@kafka-edge/edge-agent/protocol'
 import WebSocket from 'ws'
 
 export const RECORD_BYTES = 200
@@ -113,6 +113,9 @@ export class BenchDevice {
       this.#stopTimer()
       this.#onDrained?.()
     })
+    if (frameKind === 'binary' && !this.welcome.features?.includes(Features.PRODUCE_COLUMNS)) {
+      throw new Error('the bridge does not offer produce-columns (protocol §6.3); run with BENCH_FRAMES=text')
+    }
     this.nextSeq = this.welcome.watermark + 1
     this.ackedSeq = this.welcome.watermark
     ws.on('message', (data: Buffer) => this.#onFrame(JSON.parse(data.toString('utf8')) as ServerFrame))

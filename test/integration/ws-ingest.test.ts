@@ -20,6 +20,7 @@ async function everyEncodingRoundTrip(url: string, topic: string): Promise<void>
   expect(welcome.deviceId).toBe('dev-a')
   expect(welcome.watermark).toBe(0)
   expect(welcome.limits.maxBatchRecords).toBeGreaterThan(0)
+  expect(welcome.features).toEqual(['produce-columns'])
 
   const bytes = Uint8Array.from([0, 1, 2, 254, 255])
   client.send({ type: 'produce', records: jsonRecords(1, 10, (seq) => ({ seq, temp: 20 + seq / 10 })) })

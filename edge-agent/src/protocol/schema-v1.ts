@@ -147,6 +147,7 @@ const welcome = {
     watermark: { type: 'integer', minimum: 0 },
     limits,
     tokenExpiresAt: { type: 'integer' },
+    features: { type: 'array', items: { type: 'string' } },
   },
 } as const
 

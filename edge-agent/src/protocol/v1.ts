@@ -193,11 +193,25 @@ export interface SessionLimits {
   heartbeatMs: number
 }
 
+/**
+ * Additions to protocol v1 a bridge accepts, named in `welcome.features`: a
+ * client uses one only with a bridge that lists it (an older bridge refuses
+ * it as E_BAD_FRAME).
+ */
+export const Features = {
+  /** `columns` in binary produce frames (§6.3). */
+  PRODUCE_COLUMNS: 'produce-columns',
+} as const
+
+export type Feature = (typeof Features)[keyof typeof Features]
+
 export interface WelcomeFrame {
   type: 'welcome'
   version: 1
   deviceId: string
   sessionId: string
+  /** The additions to v1 this bridge accepts; absent from bridges older than the first one. */
+  features?: string[]
   /** Highest sequence number already committed to Kafka for this device; 0 when none. */
   watermark: number
   limits: SessionLimits

@@ -3,6 +3,7 @@ import {
   type AckRange,
   CloseCodes,
   ErrorCodes,
+  Features,
   type HelloFrame,
   type ModelStatusFrame,
   type ProduceFrame,
@@ -271,6 +272,7 @@ export class DeviceSession {
         heartbeatMs: limits.heartbeatMs,
       },
       tokenExpiresAt: this.#identity.expiresAt,
+      features: [Features.PRODUCE_COLUMNS],
     })
     this.#ctx.models?.welcomed(this)
   }

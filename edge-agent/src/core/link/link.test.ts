@@ -16,9 +16,13 @@ const limits = {
 }
 
 /** A bridge in a few lines: checks seqs as the real one does, acks, and fails on cue. */
-function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; drainAtFrame?: number } = {}) {
+function fakeBridge(
+  options: { failFrame?: number; dropAfterFrames?: number; drainAtFrame?: number; features?: string[] } = {},
+) {
   let committed = 0
   let frames = 0
+  /** How each produce frame described its records. */
+  const forms: ('records' | 'columns')[] = []
   const seen: number[] = []
   /** Every seq on the wire, resends included. */
   const sent: number[] = []
@@ -47,6 +51,7 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
             watermark: committed,
             limits,
             tokenExpiresAt: Date.now() + 3_600_000,
+            ...(options.features ? { features: options.features } : {}),
           })
           return
         }
@@ -57,6 +62,7 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
         }
         if (frame.type !== 'produce') return
         frames++
+        forms.push(frame.records ? 'records' : 'columns')
         const seqs = frame.records
           ? frame.records.map((r) => r.seq)
           : frame.columns.sizes.map((_, i) => frame.columns.seq + i)
@@ -136,6 +142,7 @@ function fakeBridge(options: { failFrame?: number; dropAfterFrames?: number; dra
     sent,
     frameStarts,
     batchSizes,
+    forms,
     connects: () => connects,
     pings: () => pings,
     sentWhileDraining: () => sentWhileDraining,
@@ -174,6 +181,16 @@ describe('Link', () => {
     expect(bridge.sent).toEqual(bridge.seen)
     expect(Math.max(...bridge.batchSizes)).toBeLessThanOrEqual(50)
     expect(outbox.stats().depth).toBe(0)
+  })
+
+  it('describes records as columns only to a bridge whose welcome offers them', async () => {
+    const older = fakeBridge()
+    await drain(await outboxOf(120), older, 120)
+    expect(new Set(older.forms)).toEqual(new Set(['records']))
+    const newer = fakeBridge({ features: ['produce-columns'] })
+    await drain(await outboxOf(120), newer, 120)
+    expect(newer.seen).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
+    expect(new Set(newer.forms)).toEqual(new Set(['columns']))
   })
 
   it('after an error frame resends from nextSeq, ignoring the stale frames behind it', async () => {

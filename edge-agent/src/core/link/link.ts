@@ -12,6 +12,7 @@ import {
   CloseCodes,
   ErrorCodes,
   type ErrorFrame,
+  Features,
   type HelloFrame,
   type ModelFrame,
   type ModelStatusFrame,
@@ -448,7 +449,8 @@ export class Link extends Emitter<LinkEvents> {
           this.#endSession(s, CloseCodes.NORMAL, 'outbox dropped unsent records; resuming')
           return
         }
-        const frame = buildProduceFrame(entries, `${s.generation}-${++s.frameNo}`, maxBytes)
+        const columns = s.welcome?.features?.includes(Features.PRODUCE_COLUMNS) === true
+        const frame = buildProduceFrame(entries, `${s.generation}-${++s.frameNo}`, maxBytes, { columns })
         if (!frame) {
           if (s.inFlight.length) return // Wait for credits to come back.
           this.#fail({

@@ -14,6 +14,8 @@ const entry = (seq: number, value: string, extra: Partial<OutboxEntry> = {}): Ou
   ...extra,
 })
 
+const columns = { columns: true }
+
 describe('buildProduceFrame', () => {
   it('carries every payload as its stored bytes in a binary frame of the reported size', () => {
     const frame = buildProduceFrame(
@@ -24,6 +26,7 @@ describe('buildProduceFrame', () => {
       ],
       '0-1',
       1 << 20,
+      columns,
     )
     if (!frame) throw new Error('no frame')
     const { frame: header, payloads } = decodeBinaryProduce(frame.data)
@@ -44,11 +47,11 @@ describe('buildProduceFrame', () => {
 
   it('stops at the byte limit and refuses a first record that cannot fit', () => {
     const entries = Array.from({ length: 10 }, (_, i) => entry(i + 1, `"${'x'.repeat(100)}"`))
-    const frame = buildProduceFrame(entries, '0-1', 600)
+    const frame = buildProduceFrame(entries, '0-1', 600, { columns: false })
     expect(frame?.count).toBeGreaterThan(0)
     expect(frame?.count).toBeLessThan(10)
     expect(frame?.data.length).toBeLessThanOrEqual(600)
-    expect(buildProduceFrame(entries, '0-1', 50)).toBeUndefined()
+    expect(buildProduceFrame(entries, '0-1', 50, { columns: false })).toBeUndefined()
   })
 })
 
@@ -63,7 +66,7 @@ describe('buildProduceFrame, columns', () => {
   )
 
   it('describes records of one topic without headers column by column', () => {
-    const frame = buildProduceFrame(entries, '3-9', 1 << 20)
+    const frame = buildProduceFrame(entries, '3-9', 1 << 20, columns)
     if (!frame) throw new Error('no frame')
     const { frame: header, payloads } = decodeBinaryProduce(frame.data)
     const timestamps = entries.map((e) => e.timestamp)
@@ -83,26 +86,37 @@ describe('buildProduceFrame, columns', () => {
 
   it('fills a frame to the byte, its size counted before it is built', () => {
     for (const maxBytes of [300, 1000, 4321, 9000, 20000]) {
-      const frame = buildProduceFrame(entries, '3-9', maxBytes)
+      const frame = buildProduceFrame(entries, '3-9', maxBytes, columns)
       if (!frame) throw new Error(`no frame at ${maxBytes}`)
       expect(frame.data.length).toBeLessThanOrEqual(maxBytes)
       // The same frame at exactly its size, and one record fewer a byte below it.
-      expect(buildProduceFrame(entries, '3-9', frame.data.length)?.count).toBe(frame.count)
-      expect(buildProduceFrame(entries, '3-9', frame.data.length - 1)?.count ?? 0).toBe(frame.count - 1)
+      expect(buildProduceFrame(entries, '3-9', frame.data.length, columns)?.count).toBe(frame.count)
+      expect(buildProduceFrame(entries, '3-9', frame.data.length - 1, columns)?.count ?? 0).toBe(frame.count - 1)
     }
   })
 
   it('sends a long run as columns and leaves the different record for the next frame', () => {
     const run = [...Array.from({ length: 10 }, (_, i) => entry(i + 1, '1')), entry(11, '2', { headers: { h: 'v' } })]
-    const frame = buildProduceFrame(run, '0-1', 1 << 20)
+    const frame = buildProduceFrame(run, '0-1', 1 << 20, columns)
     expect(frame && decodeBinaryProduce(frame.data).frame.columns?.sizes).toHaveLength(10)
+  })
+
+  it('sends records, never columns, to a bridge that did not offer them', () => {
+    const frame = buildProduceFrame(entries, '3-9', 1 << 20, { columns: false })
+    if (!frame) throw new Error('no frame')
+    const { frame: header, payloads } = decodeBinaryProduce(frame.data)
+    expect(header.columns).toBeUndefined()
+    expect(header.records?.map((r) => [r.seq, r.topic, r.value, r.encoding, r.timestamp])).toEqual(
+      entries.map((e) => [e.seq, 'telemetry.press', e.payload.length, 'binary', e.timestamp]),
+    )
+    expect(payloads).toEqual(entries.map((e) => e.payload))
   })
 
   it('keeps records whose topics take turns, or that carry headers, in one records frame', () => {
     const turns = Array.from({ length: 10 }, (_, i) => entry(i + 1, '1', i % 2 ? { topic: 'b' } : {}))
-    const mixed = buildProduceFrame(turns, '0-1', 1 << 20)
+    const mixed = buildProduceFrame(turns, '0-1', 1 << 20, columns)
     expect(mixed && decodeBinaryProduce(mixed.data).frame.records).toHaveLength(10)
-    const headed = buildProduceFrame([entry(1, '1', { headers: { h: 'v' } }), entry(2, '2')], '0-1', 1 << 20)
+    const headed = buildProduceFrame([entry(1, '1', { headers: { h: 'v' } }), entry(2, '2')], '0-1', 1 << 20, columns)
     expect(headed && decodeBinaryProduce(headed.data).frame.records).toHaveLength(2)
   })
 })

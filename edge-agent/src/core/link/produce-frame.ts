@@ -5,9 +5,10 @@
 // values skip base64, and the frame's size (what the bridge counts against
 // credits and maxFrameBytes) is known exactly before it is built.
 //
-// Records of one topic without headers, the usual case, go as `columns`: a
-// few bytes of header per record instead of a JSON object each, less for the
-// link to carry and for the bridge to parse. Other records go as `records`.
+// Records of one topic without headers, the usual case, go as `columns` to a
+// bridge that accepts them: a few bytes of header per record instead of a
+// JSON object each, less for the link to carry and for the bridge to parse.
+// Other records, and every record to an older bridge, go as `records`.
 import { encodeBinaryFrame } from '../../protocol/v1.ts'
 import type { OutboxEntry } from '../outbox/record.ts'
 
@@ -36,10 +37,16 @@ export interface BuiltFrame {
 
 /**
  * The longest prefix of `entries` that fits in one frame of at most
- * maxBytes; undefined when even the first record does not fit.
+ * maxBytes; undefined when even the first record does not fit. `columns`:
+ * whether the bridge accepts them (its welcome lists `produce-columns`).
  */
-export function buildProduceFrame(entries: OutboxEntry[], id: string, maxBytes: number): BuiltFrame | undefined {
-  const uniform = uniformRun(entries)
+export function buildProduceFrame(
+  entries: OutboxEntry[],
+  id: string,
+  maxBytes: number,
+  options: { columns: boolean },
+): BuiltFrame | undefined {
+  const uniform = options.columns ? uniformRun(entries) : 0
   const columns = uniform > 0 ? columnsFrame(entries, uniform, id, maxBytes) : undefined
   // Stopped by size or holding everything: a records frame could hold no more.
   if (columns && (columns.count < uniform || uniform === entries.length)) return columns
