@@ -13,6 +13,8 @@
  * RSS and CPU on every error (docs/operations.md, "Running the bridge").
  */
 
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -35,12 +37,28 @@ const BUNDLED = ['@kafka-edge', '@platformatic/kafka']
  */
 export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring']
 
-/** Builds `<root>/dist/kafka-edge-bridge.mjs` and returns its path; `root` lets a benchmark build another copy. */
-export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
+const builds = new Map<string, Promise<string>>()
+
+/**
+ * Builds `<root>/dist/kafka-edge-bridge.mjs` once per process and returns its
+ * path; `root` lets a benchmark build another copy.
+ */
+export function buildBridge(root = BRIDGE_ROOT): Promise<string> {
+  let built = builds.get(root)
+  if (!built) {
+    built = buildOnce(root)
+    builds.set(root, built)
+    built.catch(() => builds.delete(root))
+  }
+  return built
+}
+
+async function buildOnce(root: string): Promise<string> {
   const outfile = join(root, 'dist', 'kafka-edge-bridge.mjs')
-  await build({
+  const result = await build({
     entryPoints: [join(root, 'src', 'cli.ts')],
     outfile,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -67,6 +85,15 @@ export async function buildBridge(root = BRIDGE_ROOT): Promise<string> {
       js: `#!/usr/bin/env -S node ${BRIDGE_NODE_FLAGS.join(' ')}`,
     },
   })
+  // Test files run in parallel, and each may build and start the bridge: every
+  // file is written under a temporary name and renamed over the last, so a
+  // bridge starting meanwhile never reads half of one.
+  mkdirSync(dirname(outfile), { recursive: true })
+  for (const file of result.outputFiles) {
+    const temporary = `${file.path}.${randomUUID()}.tmp`
+    writeFileSync(temporary, file.contents)
+    renameSync(temporary, file.path)
+  }
   return outfile
 }
 
