@@ -120,3 +120,25 @@ describe('buildProduceFrame, columns', () => {
     expect(headed && decodeBinaryProduce(headed.data).frame.records).toHaveLength(2)
   })
 })
+
+describe('buildProduceFrame, timestamps', () => {
+  // A fraction of a ms (performance.timeOrigin + performance.now()), and what an
+  // older agent's outbox may hold: NaN, negative. Sent as whole ms, or the append time.
+  const odd = [
+    entry(1, '1', { timestamp: 1700000000123.75 }),
+    entry(2, '2', { timestamp: Number.NaN, appendedAt: 1700000000200 }),
+    entry(3, '3', { timestamp: -5, appendedAt: 1700000000300 }),
+  ]
+  const sent = [1700000000123, 1700000000200, 1700000000300]
+
+  it('sends whole ms in records', () => {
+    const frame = buildProduceFrame(odd, '0-1', 1 << 20, { columns: false })
+    expect(frame && decodeBinaryProduce(frame.data).frame.records?.map((r) => r.timestamp)).toEqual(sent)
+  })
+
+  it('sends whole ms in columns', () => {
+    const frame = buildProduceFrame(odd, '0-1', 1 << 20, columns)
+    const deltas = frame && decodeBinaryProduce(frame.data).frame.columns?.timestampDeltas
+    expect(deltas).toEqual(sent.map((t, i) => t - (i ? (sent[i - 1] as number) : 0)))
+  })
+})

@@ -79,14 +79,15 @@ function columnsFrame(entries: OutboxEntry[], limit: number, id: string, maxByte
   for (let i = 0; i < limit; i++) {
     const entry = entries[i] as OutboxEntry
     const size = entry.payload.length
-    const delta = entry.timestamp - previous
+    const timestamp = wireTimestamp(entry)
+    const delta = timestamp - previous
     // Digits only, and a comma before every entry but the first of each list.
     const grow = String(size).length + String(delta).length + (i ? 2 : 0) + size
     if (bytes + grow > maxBytes) break
     bytes += grow
     sizes.push(size)
     deltas.push(delta)
-    previous = entry.timestamp
+    previous = timestamp
   }
   if (sizes.length === 0) return undefined
   const payloads = entries.slice(0, sizes.length).map((e) => e.payload)
@@ -94,11 +95,21 @@ function columnsFrame(entries: OutboxEntry[], limit: number, id: string, maxByte
   return { data, fromSeq: first.seq, toSeq: first.seq + sizes.length - 1, count: sizes.length }
 }
 
+/**
+ * The timestamp Kafka gets: whole ms. An outbox written by an older agent may
+ * hold one the bridge would refuse (a fraction, NaN, negative), which would
+ * block every record behind it: such a record gets its append time.
+ */
+function wireTimestamp(entry: OutboxEntry): number {
+  const t = entry.timestamp
+  return Number.isFinite(t) && t >= 0 && t <= Number.MAX_SAFE_INTEGER ? Math.floor(t) : Math.floor(entry.appendedAt)
+}
+
 /** The record's entry in a `records` header; its value is the payload's length. */
 function recordHeader(entry: OutboxEntry): string {
   const topic = entry.topic === undefined ? '' : `,"topic":${JSON.stringify(entry.topic)}`
   const headers = entry.headers === undefined ? '' : `,"headers":${JSON.stringify(entry.headers)}`
-  return `{"seq":${entry.seq}${topic},"value":${entry.payload.length},"encoding":"binary"${headers},"timestamp":${entry.timestamp}}`
+  return `{"seq":${entry.seq}${topic},"value":${entry.payload.length},"encoding":"binary"${headers},"timestamp":${wireTimestamp(entry)}}`
 }
 
 function recordsFrame(entries: OutboxEntry[], id: string, maxBytes: number): BuiltFrame | undefined {

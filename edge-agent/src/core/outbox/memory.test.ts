@@ -108,9 +108,12 @@ describe('MemoryOutbox', () => {
     const outbox = new MemoryOutbox()
     await expect(outbox.append({ value: 1, encoding: 'text' })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
     await expect(outbox.append({ value: undefined })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
-    for (const timestamp of [1.5, -1, Number.NaN]) {
+    for (const timestamp of [-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
       await expect(outbox.append({ value: 1, timestamp })).rejects.toMatchObject({ code: 'E_OUTBOX_BAD_RECORD' })
     }
     expect(outbox.stats().depth).toBe(0)
+    // performance.timeOrigin + performance.now() has fractions of a ms: kept, and dropped when sent.
+    await outbox.append({ value: 1, timestamp: 1767225600123.75 })
+    expect(outbox.stats().depth).toBe(1)
   })
 })

@@ -30,13 +30,17 @@ export interface OutboxEntry {
 
 const utf8 = new TextEncoder()
 
+const maxTimestamp = Number.MAX_SAFE_INTEGER
+
 /** Turns an appended value into the bytes Kafka will hold; throws E_OUTBOX_BAD_RECORD when it cannot. */
 export function payloadOf(record: OutboxRecordInput): { encoding: OutboxEncoding; payload: Uint8Array } {
-  // Checked here, at append: the bridge would refuse the frame, and the record would block the ones behind it.
-  if (record.timestamp !== undefined && !(Number.isSafeInteger(record.timestamp) && record.timestamp >= 0)) {
+  // Checked here, at append: the bridge would refuse the frame, and the record
+  // would block the ones behind it. Fractions of a ms are dropped when sent.
+  const { timestamp } = record
+  if (timestamp !== undefined && !(Number.isFinite(timestamp) && timestamp >= 0 && timestamp <= maxTimestamp)) {
     throw new OutboxError(
       'E_OUTBOX_BAD_RECORD',
-      `timestamp ${record.timestamp} is not a whole number of ms since the epoch (Date.now() is one)`,
+      `timestamp ${timestamp} is not ms since the epoch (a number from 0 to 2^53 - 1, like Date.now())`,
     )
   }
   const encoding = record.encoding ?? 'json'
