@@ -49,7 +49,7 @@ function invalid(record: ProduceRecord, why: string): BridgeError {
   return new BridgeError(ErrorCodes.VALUE_INVALID, `record seq ${record.seq}: ${why}`)
 }
 
-/** The topic a device asked for, once it is known to be allowed and to exist. */
+/** Throws unless the token allows `topic` and it exists in Kafka. */
 async function checkTopic(topic: string, context: DecodeContext): Promise<void> {
   if (!mayProduce(context.identity, topic, context.topics)) {
     throw new BridgeError(ErrorCodes.TOPIC_DENIED, `topic "${topic}" is not in this device's token (claim "topics")`)
