@@ -25,18 +25,18 @@ function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at:
     case 'json':
       return Buffer.from(JSON.stringify(record.value) ?? 'null', 'utf8')
     case 'text':
-      if (typeof record.value !== 'string') throw invalid(record, 'encoding "text" needs a string value')
+      if (typeof record.value !== 'string') throw invalid(record.seq, 'encoding "text" needs a string value')
       return Buffer.from(record.value, 'utf8')
     case 'base64':
       if (!isStandardBase64(record.value)) {
-        throw invalid(record, 'encoding "base64" needs a standard base64 string (A-Z a-z 0-9 + /, padded with =)')
+        throw invalid(record.seq, 'encoding "base64" needs a standard base64 string (A-Z a-z 0-9 + /, padded with =)')
       }
       return Buffer.from(record.value, 'base64')
     case 'binary': {
       const size = record.value
-      if (!context.binary) throw invalid(record, 'encoding "binary" is only valid in a binary frame')
+      if (!context.binary) throw invalid(record.seq, 'encoding "binary" is only valid in a binary frame')
       if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || cursor.at + size > context.binary.length) {
-        throw invalid(record, 'encoding "binary" needs value = its byte length within the frame payload')
+        throw invalid(record.seq, 'encoding "binary" needs value = its byte length within the frame payload')
       }
       const bytes = context.binary.subarray(cursor.at, cursor.at + size)
       cursor.at += size
@@ -45,8 +45,8 @@ function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at:
   }
 }
 
-function invalid(record: ProduceRecord, why: string): BridgeError {
-  return new BridgeError(ErrorCodes.VALUE_INVALID, `record seq ${record.seq}: ${why}`)
+function invalid(seq: number, why: string): BridgeError {
+  return new BridgeError(ErrorCodes.VALUE_INVALID, `record seq ${seq}: ${why}`)
 }
 
 /** Throws unless the token allows `topic` and it exists in Kafka. */
@@ -72,10 +72,7 @@ function tooLarge(seq: number, size: number, context: DecodeContext): BridgeErro
 // Kafka refuses records stamped more than an hour ahead (message.timestamp.after.max.ms).
 function checkTimestamp(seq: number, timestamp: number, context: DecodeContext): void {
   if (timestamp > context.receivedAt + maxFutureMs) {
-    throw new BridgeError(
-      ErrorCodes.VALUE_INVALID,
-      `record seq ${seq}: timestamp ${timestamp} is more than 55 minutes in the future; check the device clock`,
-    )
+    throw invalid(seq, `timestamp ${timestamp} is more than 55 minutes in the future; check the device clock`)
   }
 }
 
@@ -169,19 +166,13 @@ async function decodeColumns(columns: ProduceColumns, context: DecodeContext): P
     const size = sizes[i] as number
     if (size > context.maxRecordBytes) throw tooLarge(seq + i, size, context)
     if (at + size > binary.length) {
-      throw new BridgeError(
-        ErrorCodes.VALUE_INVALID,
-        `record seq ${seq + i}: its size ${size} runs past the end of the frame's payload`,
-      )
+      throw invalid(seq + i, `its size ${size} runs past the end of the frame's payload`)
     }
     // A delta of 0 (records of the same ms) reuses the previous bigint.
     if (timestampDeltas && (i === 0 || timestampDeltas[i] !== 0)) {
       time += timestampDeltas[i] as number
       if (time < 0) {
-        throw new BridgeError(
-          ErrorCodes.VALUE_INVALID,
-          `record seq ${seq + i}: timestampDeltas sum to ${time}, before the epoch`,
-        )
+        throw invalid(seq + i, `timestampDeltas sum to ${time}, before the epoch`)
       }
       checkTimestamp(seq + i, time, context)
       timestamp = BigInt(time)
