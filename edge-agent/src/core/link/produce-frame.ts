@@ -35,6 +35,12 @@ export interface BuiltFrame {
   count: number
 }
 
+/** A frame's header and how many of the entries it describes; sized, not yet encoded. */
+interface FramePlan {
+  header: string
+  count: number
+}
+
 /**
  * The longest prefix of `entries` that fits in one frame of at most
  * maxBytes; undefined when even the first record does not fit. `columns`:
@@ -46,15 +52,26 @@ export function buildProduceFrame(
   maxBytes: number,
   options: { columns: boolean },
 ): BuiltFrame | undefined {
-  const uniform = options.columns ? uniformRun(entries) : 0
-  const columns = uniform > 0 ? columnsFrame(entries, uniform, id, maxBytes) : undefined
+  const first = entries[0]
+  if (!first) return undefined
+  const plan = choosePlan(entries, id, maxBytes, options.columns)
+  if (!plan) return undefined
+  // The payloads are copied once, into the frame that was chosen.
+  const payloads = entries.slice(0, plan.count).map((e) => e.payload)
+  const data = encodeBinaryFrame(plan.header, payloads)
+  return { data, fromSeq: first.seq, toSeq: first.seq + plan.count - 1, count: plan.count }
+}
+
+function choosePlan(entries: OutboxEntry[], id: string, maxBytes: number, columns: boolean): FramePlan | undefined {
+  const uniform = columns ? uniformRun(entries) : 0
+  const byColumns = uniform > 0 ? columnsPlan(entries, uniform, id, maxBytes) : undefined
   // Stopped by size or holding everything: a records frame could hold no more.
-  if (columns && (columns.count < uniform || uniform === entries.length)) return columns
-  const records = recordsFrame(entries, id, maxBytes)
+  if (byColumns && (byColumns.count < uniform || uniform === entries.length)) return byColumns
+  const byRecords = recordsPlan(entries, id, maxBytes)
   // A run cut short by another topic or by headers still goes as columns if
   // it holds half of what one records frame would; the rest goes next.
   // Shorter runs (topics taking turns) would split into many small frames.
-  return columns && (!records || columns.count * 2 >= records.count) ? columns : records
+  return byColumns && (!byRecords || byColumns.count * 2 >= byRecords.count) ? byColumns : byRecords
 }
 
 /** How many leading entries share the first's topic and carry no headers. */
@@ -65,9 +82,8 @@ function uniformRun(entries: OutboxEntry[]): number {
   return n
 }
 
-function columnsFrame(entries: OutboxEntry[], limit: number, id: string, maxBytes: number): BuiltFrame | undefined {
-  const first = entries[0]
-  if (!first) return undefined
+function columnsPlan(entries: OutboxEntry[], limit: number, id: string, maxBytes: number): FramePlan | undefined {
+  const first = entries[0] as OutboxEntry
   const topic = first.topic === undefined ? '' : `,"topic":${JSON.stringify(first.topic)}`
   const head = `{"type":"produce","id":${JSON.stringify(id)},"columns":{"seq":${first.seq}${topic},"sizes":[`
   const middle = '],"timestampDeltas":['
@@ -90,9 +106,7 @@ function columnsFrame(entries: OutboxEntry[], limit: number, id: string, maxByte
     previous = timestamp
   }
   if (sizes.length === 0) return undefined
-  const payloads = entries.slice(0, sizes.length).map((e) => e.payload)
-  const data = encodeBinaryFrame(`${head}${sizes.join(',')}${middle}${deltas.join(',')}${end}`, payloads)
-  return { data, fromSeq: first.seq, toSeq: first.seq + sizes.length - 1, count: sizes.length }
+  return { header: `${head}${sizes.join(',')}${middle}${deltas.join(',')}${end}`, count: sizes.length }
 }
 
 /**
@@ -112,7 +126,7 @@ function recordHeader(entry: OutboxEntry): string {
   return `{"seq":${entry.seq}${topic},"value":${entry.payload.length},"encoding":"binary"${headers},"timestamp":${wireTimestamp(entry)}}`
 }
 
-function recordsFrame(entries: OutboxEntry[], id: string, maxBytes: number): BuiltFrame | undefined {
+function recordsPlan(entries: OutboxEntry[], id: string, maxBytes: number): FramePlan | undefined {
   const head = `{"type":"produce","id":${JSON.stringify(id)},"records":[`
   let headerBytes = utf8Length(head) + 2
   let payloadBytes = 0
@@ -125,9 +139,6 @@ function recordsFrame(entries: OutboxEntry[], id: string, maxBytes: number): Bui
     headerBytes += size
     payloadBytes += entry.payload.length
   }
-  const first = entries[0]
-  if (!first || parts.length === 0) return undefined
-  const payloads = entries.slice(0, parts.length).map((e) => e.payload)
-  const data = encodeBinaryFrame(`${head}${parts.join(',')}]}`, payloads)
-  return { data, fromSeq: first.seq, toSeq: first.seq + parts.length - 1, count: parts.length }
+  if (parts.length === 0) return undefined
+  return { header: `${head}${parts.join(',')}]}`, count: parts.length }
 }
