@@ -24,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['{kafka,edge-agent,proxy-bridge,browser-demo,models}/**/*.test.ts'],
+          include: ['{kafka,edge-agent,proxy-bridge,browser-demo,models,bench}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
         },
       },
