@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { Admin, Consumer, FetchIsolationLevels, MessagesStreamModes, type Message } from '@platformatic/kafka'
+import {
+  Admin,
+  Connection,
+  Consumer,
+  FetchIsolationLevels,
+  listTransactionsV1,
+  MessagesStreamModes,
+  type Message,
+} from '@platformatic/kafka'
 import { inject } from 'vitest'
 
 export function brokers(): string[] {
@@ -42,6 +50,34 @@ export async function deleteTopics(names: string[]): Promise<void> {
   const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: brokers() })
   try {
     await admin.deleteTopics({ topics: names })
+  } finally {
+    await admin.close()
+  }
+}
+
+/**
+ * Transactional ids with a transaction open right now whose id starts with
+ * `prefix`, asked of every broker (each answers for the coordinators it leads).
+ */
+export async function ongoingTransactions(prefix: string): Promise<string[]> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: brokers() })
+  try {
+    const { brokers: all } = await admin.metadata({ topics: [] })
+    const ids: string[] = []
+    for (const { host, port } of all.values()) {
+      const connection = new Connection('test-admin')
+      try {
+        await connection.connect(host, port)
+        // Unfiltered: the client's state names ('ONGOING') are not the broker's ('Ongoing').
+        const answer = await listTransactionsV1.api.async(connection, [], [], -1n, null)
+        for (const t of answer.transactionStates) {
+          if (t.transactionState === 'Ongoing' && t.transactionalId.startsWith(prefix)) ids.push(t.transactionalId)
+        }
+      } finally {
+        await connection.close()
+      }
+    }
+    return ids.sort()
   } finally {
     await admin.close()
   }
