@@ -118,7 +118,6 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           transactionalIdPrefix: config.exactlyOnce.transactionalIdPrefix,
           bridgeId: id,
           lanes: config.exactlyOnce.lanes,
-          alternateIds: config.exactlyOnce.alternateIds,
           stateTopic: config.topics.deviceState,
           statePartitions,
           maxTxnRecords: config.exactlyOnce.maxTxnRecords,

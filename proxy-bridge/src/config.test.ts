@@ -8,7 +8,6 @@ describe('bridge configuration', () => {
     expect(config.host).toBe('127.0.0.1')
     expect(config.topics).toEqual(defaultTopics)
     expect(config.exactlyOnce.txnIntervalMs).toBe(10)
-    expect(config.exactlyOnce.alternateIds).toBe(true)
   })
 
   it('lets the environment override the file', () => {
@@ -29,7 +28,6 @@ describe('bridge configuration', () => {
     [{ logLevel: 'loud' as 'info' }, 'logLevel must be one of'],
     [{ exactlyOnce: { txnIntervalMs: -1 } }, 'exactlyOnce.txnIntervalMs must be an integer from 0 to 60000'],
     [{ exactlyOnce: { txnIntervalMs: 120_000 } }, 'exactlyOnce.txnIntervalMs must be an integer from 0 to 60000'],
-    [{ exactlyOnce: { alternateIds: 'yes' as unknown as boolean } }, 'exactlyOnce.alternateIds must be true or false'],
   ])('refuses %j with E_CONFIG', (input, message) => {
     expect(() => resolveConfig(input)).toThrow(ConfigError)
     expect(() => resolveConfig(input)).toThrow(message)

@@ -45,12 +45,6 @@ export interface ExactlyOnceConfig {
   transactionalIdPrefix: string
   /** Transactional producers per bridge, shared by its devices; a device always uses the same one. */
   lanes: number
-  /**
-   * Each lane takes turns between two transactional ids, so a transaction
-   * never waits for the markers of the one before it. Off only while bridges
-   * from before it (which fence one id per lane) still run: docs/operations.md.
-   */
-  alternateIds: boolean
   /** Records of queued frames (of any devices) committed in one transaction, at most. */
   maxTxnRecords: number
   /** Record value bytes committed in one transaction, at most (a larger single frame goes alone). */
@@ -156,7 +150,6 @@ export const defaultConfig: BridgeConfig = {
     // The broker's cost is per transaction: one lane halves the transactions
     // of two and keeps up with the bridge's maximum rate (architecture.md).
     lanes: 1,
-    alternateIds: true,
     maxTxnRecords: 2000,
     maxTxnBytes: 768 * 1024,
     txnIntervalMs: 10,
@@ -208,11 +201,6 @@ function positiveInt(value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new ConfigError(`${key} must be a positive integer, got ${JSON.stringify(value)}`)
   }
-  return value
-}
-
-function bool(value: unknown, key: string): boolean {
-  if (typeof value !== 'boolean') throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(value)}`)
   return value
 }
 
@@ -351,7 +339,6 @@ export function resolveConfig(...layers: BridgeConfigInput[]): BridgeConfig {
   for (const [key, value] of Object.entries(config.delivery)) positiveInt(value, `delivery.${key}`)
   positiveInt(config.exactlyOnce.maxTxnRecords, 'exactlyOnce.maxTxnRecords')
   positiveInt(config.exactlyOnce.lanes, 'exactlyOnce.lanes')
-  bool(config.exactlyOnce.alternateIds, 'exactlyOnce.alternateIds')
   positiveInt(config.exactlyOnce.maxTxnBytes, 'exactlyOnce.maxTxnBytes')
   // Longer, and every device's frames would wait that long between transactions.
   intBetween(config.exactlyOnce.txnIntervalMs, 'exactlyOnce.txnIntervalMs', 0, 60_000)

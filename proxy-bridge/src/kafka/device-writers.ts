@@ -1,12 +1,7 @@
 import { DeviceWriter, type DeviceWriterContext } from './device-writer.ts'
 import { partitionOf } from './device-state.ts'
 import type { DeviceStateView } from './state-view.ts'
-import {
-  alternateTransactionalId,
-  type LaneOptions,
-  TransactionLane,
-  transactionalProducer,
-} from './transaction-lane.ts'
+import { type LaneOptions, TransactionLane, transactionalProducer } from './transaction-lane.ts'
 
 export interface DeviceWritersOptions extends LaneOptions {
   transactionalIdPrefix: string
@@ -46,7 +41,7 @@ export class DeviceWriters {
       bridgeId: options.bridgeId,
       fence: (ids) => this.#fence(ids),
     }))
-    this.#laneIds = new Set(this.#lanes.flatMap(({ lane }) => withAlternate(lane.transactionalId)))
+    this.#laneIds = new Set(this.#lanes.map(({ lane }) => lane.transactionalId))
   }
 
   /** The device's writer, for use until `release`. */
@@ -72,12 +67,12 @@ export class DeviceWriters {
   }
 
   /**
-   * Takes each transactional id, and its alternate, over and lets it go:
-   * Kafka aborts what its holder left open and refuses its next write. This
-   * bridge's own lanes are never fenced. Resolves with whether any id was.
+   * Takes each transactional id over and lets it go: Kafka aborts what its
+   * holder left open and refuses its next write. This bridge's own lanes are
+   * never fenced. Resolves with whether any id was.
    */
   async #fence(transactionalIds: readonly string[]): Promise<boolean> {
-    const others = transactionalIds.flatMap(withAlternate).filter((id) => !this.#laneIds.has(id))
+    const others = transactionalIds.filter((id) => !this.#laneIds.has(id))
     await Promise.all(
       others.map(async (id) => {
         const producer = transactionalProducer(id, this.#options)
@@ -127,13 +122,4 @@ export class DeviceWriters {
     this.#entries.clear()
     await Promise.all(this.#lanes.map(({ lane }) => lane.close()))
   }
-}
-
-/**
- * A claim names a lane by its first id; the lane may write under its
- * alternate too. An id whose lane never alternated costs one InitProducerId
- * for an id nobody holds.
- */
-function withAlternate(transactionalId: string): string[] {
-  return [transactionalId, alternateTransactionalId(transactionalId)]
 }

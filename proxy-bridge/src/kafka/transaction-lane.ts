@@ -59,8 +59,6 @@ export interface LaneOptions {
   maxTxnBytes: number
   /** Least time between the starts of two transactions of a lane, unless a full one is queued (0: back to back). */
   txnIntervalMs: number
-  /** Takes turns between the lane's id and its `alternateTransactionalId` (see TransactionLane). */
-  alternateIds: boolean
   transactionTimeoutMs: number
   view: DeviceStateView
   /** Called once per committed transaction: for metrics. */
@@ -90,26 +88,11 @@ const maxFencedRetries = 5
  * transactional id (see DeviceWriter): the open transaction aborts, the lane
  * starts a new producer, drops the devices claimed elsewhere (the view read
  * to its end proves it) and commits the rest again.
- *
- * With `alternateIds`, the lane's transactions take turns between two
- * transactional ids. A commit returns before the broker has written its
- * markers, and the coordinator refuses the same id's next transaction until
- * it has (CONCURRENT_TRANSACTIONS, retried): in the ingest benchmark that
- * wait was half of every slow transaction. The other id has no markers
- * pending. Order is kept: a transaction still starts only after the one
- * before it committed, so a device's records get increasing offsets, and a
- * read_committed reader returns them in offset order. Whoever fences the
- * lane fences both ids (DeviceWriters).
  */
 export class TransactionLane {
-  /** The id claims name as the owner; the lane's other id, if any, is `alternateTransactionalId(transactionalId)`. */
   readonly transactionalId: string
-  /** Every id this lane writes under. */
-  readonly transactionalIds: readonly string[]
   readonly #options: LaneOptions
-  /** One per id; `#producer` is the one whose turn it is. */
-  #producers: Producer<Buffer, Buffer, Buffer, Buffer>[]
-  #turn = 0
+  #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   #queue: LaneWrite[] = []
   #lastStart = Number.NEGATIVE_INFINITY
   /** Ends the wait between two transactions early: a full transaction is queued. */
@@ -120,15 +103,12 @@ export class TransactionLane {
 
   constructor(transactionalId: string, options: LaneOptions) {
     this.transactionalId = transactionalId
-    this.transactionalIds = options.alternateIds
-      ? [transactionalId, alternateTransactionalId(transactionalId)]
-      : [transactionalId]
     this.#options = options
-    this.#producers = this.transactionalIds.map((id) => transactionalProducer(id, options))
+    this.#producer = this.#newProducer()
   }
 
-  get #producer(): Producer<Buffer, Buffer, Buffer, Buffer> {
-    return this.#producers[this.#turn] as Producer<Buffer, Buffer, Buffer, Buffer>
+  #newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
+    return transactionalProducer(this.transactionalId, this.#options)
   }
 
   /** Queues a member's records (and state records) for the next transaction; resolves with their acks once committed. */
@@ -207,7 +187,6 @@ export class TransactionLane {
       try {
         const ranges = await this.#commit(batch)
         this.#fencedInARow = 0
-        this.#turn = (this.#turn + 1) % this.#producers.length
         for (const [i, write] of batch.entries()) write.resolve(ranges[i] as AckRange[])
       } catch (error) {
         await this.#recover(batch, error)
@@ -340,12 +319,10 @@ export class TransactionLane {
    */
   async #recover(batch: LaneWrite[], error: unknown): Promise<void> {
     const fenced = isFenced(error)
-    // New producers: their InitProducerId also aborts whatever the old ones
-    // left open. Both, since a fence takes both ids (the idle one would fail
-    // its next transaction), and failures are rare.
-    const old = this.#producers
-    this.#producers = this.transactionalIds.map((id) => transactionalProducer(id, this.#options))
-    await Promise.all(old.map((producer) => new Promise<void>((resolve) => producer.close(true, () => resolve()))))
+    // A new producer: its InitProducerId also aborts whatever the old one left open.
+    const old = this.#producer
+    this.#producer = this.#newProducer()
+    await new Promise<void>((resolve) => old.close(true, () => resolve()))
     if (fenced && ++this.#fencedInARow <= maxFencedRetries) {
       // Whoever fenced us committed its claim first: once the view has read
       // to the end, `#take` drops the devices it took.
@@ -367,17 +344,8 @@ export class TransactionLane {
 
   async close(): Promise<void> {
     await this.idle()
-    await Promise.all(this.#producers.map((producer) => producer.close().catch(() => {})))
+    await this.#producer.close().catch(() => {})
   }
-}
-
-/**
- * A lane's second transactional id. Fencing a lane means fencing both, also
- * by a bridge whose own lanes do not alternate: a lane's claims name only its
- * first id.
- */
-export function alternateTransactionalId(transactionalId: string): string {
-  return `${transactionalId}~b`
 }
 
 /** With transactionRetryDelay: ~1.2 s of CONCURRENT_TRANSACTIONS, ~13 s of anything else. */
