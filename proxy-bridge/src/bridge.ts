@@ -127,6 +127,10 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           idleMs: config.exactlyOnce.claimIdleMs,
           view,
           onCommit: (_records, ms) => metrics.produceLatency.observe(ms / 1000),
+          onFence: (ids) => {
+            metrics.fenceRounds.inc()
+            metrics.fencedIds.inc(ids)
+          },
           onAbort: (error) => {
             metrics.transactionsAborted.inc()
             app.log.warn(kafkaErrorSummary(error), 'Kafka transaction aborted; its writes are retried')

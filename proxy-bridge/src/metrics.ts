@@ -52,6 +52,16 @@ export function createMetrics() {
       help: 'Kafka transactions aborted after a failure',
       registers: [registry],
     }),
+    fenceRounds: new Counter({
+      name: 'kafka_edge_fence_rounds_total',
+      help: "Rounds of fencing other bridges' transactional ids for claims (one round serves every claim that asked while the previous ran)",
+      registers: [registry],
+    }),
+    fencedIds: new Counter({
+      name: 'kafka_edge_fenced_transactional_ids_total',
+      help: "Other bridges' transactional ids fenced (InitProducerId) to take devices over",
+      registers: [registry],
+    }),
   }
 }
 

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { CloseCodes } from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
+import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, metric, startTestBridge } from '../support/bridge.ts'
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { DeviceClient, seqRange } from '../support/device-client.ts'
-import { keyed, ongoingTransactions, readTopic } from '../support/kafka.ts'
+import { keyed, ongoingTransactions, type RawMessage, readTopic } from '../support/kafka.ts'
 import { partitionOf } from '../../proxy-bridge/src/kafka/device-state.ts'
 
 const value = (deviceId: string, seq: number) => ({ deviceId, seq, reading: Math.sin(seq) })
@@ -16,7 +16,11 @@ function ackedWatermark(client: DeviceClient): number {
 
 /** What Kafka holds for the device, read_committed, as seqs in offset order. */
 async function seqsInKafka(topic: string, deviceId: string, expect: number): Promise<number[]> {
-  const messages = await readTopic(topic, { until: keyed(deviceId, expect) })
+  return seqsOf(await readTopic(topic, { until: keyed(deviceId, expect) }), deviceId)
+}
+
+/** The device's seqs among records read from Kafka, in offset order. */
+function seqsOf(messages: RawMessage[], deviceId: string): number[] {
   const mine = messages.filter((m) => m.key.toString() === deviceId)
   // Per-device order lives in one partition.
   expect_(new Set(mine.map((m) => m.partition)).size).toBe(1)
@@ -121,6 +125,45 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     // The fence aborted the crashed bridge's transaction: only what it committed is visible.
     expect(await seqsInKafka(topics.records, crashedId, 10)).toEqual(seqRange(1, 10))
     expect(await ongoingTransactions(prefix)).toEqual([])
+  })
+
+  it('devices that all move to another bridge at once lose and double nothing, and their claims share the fences', async () => {
+    const count = 40
+    const ids = Array.from({ length: count }, (_, i) => `dev-herd-${i}`)
+    const from = bridges[0] as Bridge
+    const to = await startTestBridge(topics)
+    bridges.push(to)
+    await Promise.all(
+      ids.map(async (id) => {
+        const client = await DeviceClient.connect(from.url, { token: await deviceToken(id) })
+        await client.hello()
+        client.sendRange(1, 10, (s) => value(id, s))
+        await client.ackedThrough(10)
+        client.close()
+      }),
+    )
+
+    // As when a load balancer sends every device of a bridge elsewhere at once.
+    const moved = await Promise.all(
+      ids.map(async (id) => {
+        const client = await DeviceClient.connect(to.url, { token: await deviceToken(id) })
+        await client.hello()
+        client.sendRange(11, 20, (s) => value(id, s))
+        return client
+      }),
+    )
+    await Promise.all(moved.map((c) => c.ackedThrough(20)))
+    for (const c of moved) c.close()
+
+    const complete = ids.map((id) => keyed(id, 20))
+    const messages = await readTopic(topics.records, { until: (m) => complete.every((done) => done(m)) })
+    for (const id of ids) expect(seqsOf(messages, id)).toEqual(seqRange(1, 20))
+    // Every claim had to fence the first bridge's lane: one fence per device, were they not shared.
+    const fenced = await metric(to, 'kafka_edge_fenced_transactional_ids_total')
+    const rounds = await metric(to, 'kafka_edge_fence_rounds_total')
+    expect(fenced).toBeGreaterThanOrEqual(1)
+    expect(fenced).toBeLessThan(count)
+    expect(rounds).toBeLessThan(count / 2)
   })
 
   it('a device that moves to another bridge mid-stream loses nothing and doubles nothing', async () => {

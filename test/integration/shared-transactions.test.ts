@@ -1,7 +1,7 @@
 import { type AckFrame, CloseCodes, ErrorCodes } from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
+import { deviceToken, dropTopics, isolatedTopics, metric, startTestBridge } from '../support/bridge.ts'
 import { DeviceClient, offsetsBySeq, seqRange } from '../support/device-client.ts'
 import { createTopics, deleteTopics, keyed, readTopic, uniqueTopic } from '../support/kafka.ts'
 
@@ -10,12 +10,6 @@ import { createTopics, deleteTopics, keyed, readTopic, uniqueTopic } from '../su
 // bridge, so every device below shares it.
 
 const record = (deviceId: string) => (seq: number) => ({ deviceId, seq })
-
-async function metric(bridge: Bridge, name: string): Promise<number> {
-  const text = await (await fetch(`${bridge.url}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
-  return line ? Number(line.split(' ')[1]) : 0
-}
 
 describe('devices sharing a bridge transaction', () => {
   const topics = isolatedTopics()

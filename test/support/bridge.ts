@@ -62,3 +62,10 @@ export async function startTestBridge(topics: TopicNames, overrides: BridgeConfi
 export async function dropTopics(topics: TopicNames): Promise<void> {
   await deleteTopics(Object.values(topics)).catch(() => {})
 }
+
+/** A label-less metric's value from the bridge's /metrics (0 when absent). */
+export async function metric(bridge: { url: string }, name: string): Promise<number> {
+  const text = await (await fetch(`${bridge.url}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  return line ? Number(line.split(' ')[1]) : 0
+}

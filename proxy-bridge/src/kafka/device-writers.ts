@@ -1,5 +1,6 @@
 import { DeviceWriter, type DeviceWriterContext } from './device-writer.ts'
 import { partitionOf } from './device-state.ts'
+import { Fencer } from './fencer.ts'
 import type { DeviceStateView } from './state-view.ts'
 import { type LaneOptions, TransactionLane, transactionalProducer } from './transaction-lane.ts'
 
@@ -12,6 +13,8 @@ export interface DeviceWritersOptions extends LaneOptions {
   /** A writer outlives its last user this long, so a quick reconnect does not pay for a new claim. */
   idleMs: number
   view: DeviceStateView
+  /** Called per round of fences (Fencer) with the number of transactional ids fenced: for metrics. */
+  onFence?: (ids: number) => void
 }
 
 interface Entry {
@@ -30,6 +33,7 @@ export class DeviceWriters {
   readonly #options: DeviceWritersOptions
   readonly #lanes: DeviceWriterContext[]
   readonly #laneIds: Set<string>
+  readonly #fencer: Fencer
 
   constructor(options: DeviceWritersOptions) {
     this.#options = options
@@ -42,6 +46,7 @@ export class DeviceWriters {
       fence: (ids) => this.#fence(ids),
     }))
     this.#laneIds = new Set(this.#lanes.map(({ lane }) => lane.transactionalId))
+    this.#fencer = new Fencer((id) => fenceTransactionalId(id, options), options.onFence)
   }
 
   /** The device's writer, for use until `release`. */
@@ -73,17 +78,7 @@ export class DeviceWriters {
    */
   async #fence(transactionalIds: readonly string[]): Promise<boolean> {
     const others = transactionalIds.filter((id) => !this.#laneIds.has(id))
-    await Promise.all(
-      others.map(async (id) => {
-        const producer = transactionalProducer(id, this.#options)
-        try {
-          const tx = await producer.beginTransaction()
-          await tx.cancel()
-        } finally {
-          await producer.close().catch(() => {})
-        }
-      }),
-    )
+    await this.#fencer.fence(others)
     return others.length > 0
   }
 
@@ -121,5 +116,16 @@ export class DeviceWriters {
     for (const entry of this.#entries.values()) clearTimeout(entry.idleTimer)
     this.#entries.clear()
     await Promise.all(this.#lanes.map(({ lane }) => lane.close()))
+  }
+}
+
+/** Takes the id over and lets it go: InitProducerId bumps its epoch. */
+async function fenceTransactionalId(transactionalId: string, options: LaneOptions): Promise<void> {
+  const producer = transactionalProducer(transactionalId, options)
+  try {
+    const tx = await producer.beginTransaction()
+    await tx.cancel()
+  } finally {
+    await producer.close().catch(() => {})
   }
 }
