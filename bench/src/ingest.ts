@@ -1,6 +1,7 @@
 // ingest: acked records/s of 50 devices through one bridge vs direct transactional
 // producers on the same broker, ack latency at half that rate, bridge peak RSS.
 import { randomUUID } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { defaultConfig } from '../../proxy-bridge/src/config.ts'
 import { BenchDevice, type DeviceStats, frameKind, RECORD_BYTES } from './devices.ts'
 import { createTopicPair, runDirect, verifyExactlyOnce } from './direct.ts'
@@ -148,6 +149,14 @@ export async function ingest(): Promise<BenchResult> {
     for (const d of devices) d.recordLatency = false
     await Promise.all(devices.map((d) => d.stop()))
     const latencies = devices.flatMap((d) => d.latencies).sort((a, b) => a - b)
+    // BENCH_LATENCY_OUT: every phase-2 frame as [epoch ms of its ack, latency ms], to line stalls up with other logs.
+    const latencyOut = process.env.BENCH_LATENCY_OUT
+    if (latencyOut) {
+      const frames = devices.flatMap((d) =>
+        d.ackedAt.map((at, i) => [round(performance.timeOrigin + at, 1), round(d.latencies[i] as number, 2)]),
+      )
+      writeFileSync(latencyOut, JSON.stringify(frames))
+    }
     const late = devices.reduce((n, d) => n + d.late, 0)
     const halfRateAchieved = (p2end.acked - p2.acked) / ((p2end.at - p2.at) / 1000)
     log(
