@@ -1,7 +1,8 @@
 // A load-generator child for the fanout benchmark: opens COUNT sessions
 // (hello, welcome), then records when each receives a `model` frame for
-// VERSION. Prints {"event":"ready"} once all are open; on "report" (stdin)
-// prints {"event":"final","received":n,"times":[ms-epoch, ...]}.
+// VERSION. Prints {"event":"ready"} once all are open, {"event":"received"}
+// once every open session has the frame; on "report" (stdin) prints
+// {"event":"final","received":n,"times":[ms-epoch, ...]}, one time per session.
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 import { deviceToken } from './stack.ts'
@@ -14,7 +15,13 @@ const concurrency = Number(process.env.CONCURRENCY ?? 50)
 
 const times: number[] = []
 let failed = 0
+let ready = false
 const sockets: WebSocket[] = []
+
+/** Tells the parent once every open session has the new version, so it need not guess how long to wait. */
+function reportIfAllReceived(): void {
+  if (ready && times.length === sockets.length) process.stdout.write('{"event":"received"}\n')
+}
 
 function open(index: number): Promise<void> {
   return deviceToken(`fanout-${index}`).then(
@@ -26,6 +33,7 @@ function open(index: number): Promise<void> {
           handshakeTimeout: 30_000,
         })
         let welcomed = false
+        let received = false
         ws.on('open', () => ws.send('{"type":"hello"}'))
         ws.on('message', (data: Buffer) => {
           const text = data.toString('utf8')
@@ -35,8 +43,14 @@ function open(index: number): Promise<void> {
             resolve()
             return
           }
-          if (text.includes('"type":"model"') && (JSON.parse(text) as { version: number }).version === version) {
+          if (
+            !received &&
+            text.includes('"type":"model"') &&
+            (JSON.parse(text) as { version: number }).version === version
+          ) {
+            received = true
             times.push(Date.now())
+            reportIfAllReceived()
           }
         })
         ws.on('error', () => {
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
     }),
   )
   process.stdout.write(`${JSON.stringify({ event: 'ready', welcomed: sockets.length, failed })}\n`)
+  ready = true
   createInterface({ input: process.stdin }).on('line', (line) => {
     if (line.trim() !== 'report') return
     process.stdout.write(`${JSON.stringify({ event: 'final', received: times.length, times })}\n`)
