@@ -10,7 +10,7 @@
 // JSON object each, less for the link to carry and for the bridge to parse.
 // Other records, and every record to an older bridge, go as `records`.
 import { encodeBinaryFrame } from '../../protocol/v1.ts'
-import type { OutboxEntry } from '../outbox/record.ts'
+import { isEpochMs, type OutboxEntry } from '../outbox/record.ts'
 
 /** UTF-8 byte length of a string without encoding it. */
 export function utf8Length(text: string): number {
@@ -115,8 +115,7 @@ function columnsPlan(entries: OutboxEntry[], limit: number, id: string, maxBytes
  * block every record behind it: such a record gets its append time.
  */
 function wireTimestamp(entry: OutboxEntry): number {
-  const t = entry.timestamp
-  return Number.isFinite(t) && t >= 0 && t <= Number.MAX_SAFE_INTEGER ? Math.floor(t) : Math.floor(entry.appendedAt)
+  return Math.floor(isEpochMs(entry.timestamp) ? entry.timestamp : entry.appendedAt)
 }
 
 /** The record's entry in a `records` header; its value is the payload's length. */

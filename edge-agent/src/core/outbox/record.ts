@@ -30,14 +30,17 @@ export interface OutboxEntry {
 
 const utf8 = new TextEncoder()
 
-const maxTimestamp = Number.MAX_SAFE_INTEGER
+/** Whether `t` is ms since the epoch as Kafka takes it (fractions are dropped when sent). */
+export function isEpochMs(t: number): boolean {
+  return Number.isFinite(t) && t >= 0 && t <= Number.MAX_SAFE_INTEGER
+}
 
 /** Turns an appended value into the bytes Kafka will hold; throws E_OUTBOX_BAD_RECORD when it cannot. */
 export function payloadOf(record: OutboxRecordInput): { encoding: OutboxEncoding; payload: Uint8Array } {
   // Checked here, at append: the bridge would refuse the frame, and the record
   // would block the ones behind it. Fractions of a ms are dropped when sent.
   const { timestamp } = record
-  if (timestamp !== undefined && !(Number.isFinite(timestamp) && timestamp >= 0 && timestamp <= maxTimestamp)) {
+  if (timestamp !== undefined && !isEpochMs(timestamp)) {
     throw new OutboxError(
       'E_OUTBOX_BAD_RECORD',
       `timestamp ${timestamp} is not ms since the epoch (a number from 0 to 2^53 - 1, like Date.now())`,
