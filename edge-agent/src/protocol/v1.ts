@@ -203,8 +203,6 @@ export const Features = {
   PRODUCE_COLUMNS: 'produce-columns',
 } as const
 
-export type Feature = (typeof Features)[keyof typeof Features]
-
 export interface WelcomeFrame {
   type: 'welcome'
   version: 1
