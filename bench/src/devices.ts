@@ -77,10 +77,8 @@ export class BenchDevice {
   #onDrained: (() => void) | undefined
   readonly batch: number
   readonly stats: DeviceStats
-  /** Latencies (ms) of frames acked while `recordLatency` is set. */
-  latencies: number[] = []
-  /** When each of those frames was acked (performance.now()): to see whether slow frames come in bursts. */
-  ackedAt: number[] = []
+  /** Frames acked while `recordLatency` is set: when (performance.now()) and their latency (ms). */
+  acked: { at: number; latency: number }[] = []
   recordLatency = false
   /** Frames the rate-limited sender could not send on time for lack of credits. */
   late = 0
@@ -144,10 +142,7 @@ export class BenchDevice {
       const done = this.#inflight.shift() as InFlight
       this.#inflightRecords -= done.records
       this.#inflightBytes -= done.bytes
-      if (this.recordLatency) {
-        this.latencies.push(now - done.sentAt)
-        this.ackedAt.push(now)
-      }
+      if (this.recordLatency) this.acked.push({ at: now, latency: now - done.sentAt })
     }
     if (this.#mode === 'max') this.#pump()
     if (this.#inflight.length === 0) this.#onDrained?.()

@@ -148,13 +148,12 @@ export async function ingest(): Promise<BenchResult> {
     const halfRateLoopLagP99Ms = metricValue(p2metrics, 'kafka_edge_bridge_nodejs_eventloop_lag_p99_seconds') * 1000
     for (const d of devices) d.recordLatency = false
     await Promise.all(devices.map((d) => d.stop()))
-    const latencies = devices.flatMap((d) => d.latencies).sort((a, b) => a - b)
+    const acked = devices.flatMap((d) => d.acked)
+    const latencies = acked.map((f) => f.latency).sort((a, b) => a - b)
     // BENCH_LATENCY_OUT: every phase-2 frame as [epoch ms of its ack, latency ms], to line stalls up with other logs.
     const latencyOut = process.env.BENCH_LATENCY_OUT
     if (latencyOut) {
-      const frames = devices.flatMap((d) =>
-        d.ackedAt.map((at, i) => [round(performance.timeOrigin + at, 1), round(d.latencies[i] as number, 2)]),
-      )
+      const frames = acked.map((f) => [round(performance.timeOrigin + f.at, 1), round(f.latency, 2)])
       writeFileSync(latencyOut, JSON.stringify(frames))
     }
     const late = devices.reduce((n, d) => n + d.late, 0)
