@@ -46,7 +46,7 @@ export class DeviceWriters {
       fence: (ids) => this.#fence(ids),
     }))
     this.#laneIds = new Set(this.#lanes.map(({ lane }) => lane.transactionalId))
-    this.#fencer = new Fencer((id) => fenceTransactionalId(id, options), options.onFence)
+    this.#fencer = new Fencer((id) => fenceTransactionalId(id, options), { onRound: options.onFence })
   }
 
   /** The device's writer, for use until `release`. */

@@ -28,7 +28,7 @@ describe('Fencer', () => {
   it('fences the ids of every claim that asked while a round ran in one next round, each id once', async () => {
     const { calls, fenceOne, release } = controlled()
     const rounds: number[] = []
-    const fencer = new Fencer(fenceOne, (ids) => rounds.push(ids))
+    const fencer = new Fencer(fenceOne, { onRound: (ids) => rounds.push(ids) })
 
     const first = fencer.fence(['a', 'b'])
     expect(calls.map((c) => c.id)).toEqual(['a', 'b'])
@@ -68,8 +68,28 @@ describe('Fencer', () => {
     release()
     await one
     const two = fencer.fence(['b'])
+    await new Promise((resolve) => setImmediate(resolve))
     expect(calls.map((c) => c.id)).toEqual(['b'])
     release()
     await two
+  })
+
+  it('a round that hangs past its patience does not hold up the claims that came after it', async () => {
+    const { calls, fenceOne, release } = controlled()
+    const rounds: number[] = []
+    const fencer = new Fencer(fenceOne, { onRound: (ids) => rounds.push(ids), patienceMs: 20 })
+    const stuck = fencer.fence(['stuck'])
+    const later = fencer.fence(['a'])
+    // Within its patience, the stuck round holds the next one back.
+    expect(calls.map((c) => c.id)).toEqual(['stuck'])
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(calls.map((c) => c.id)).toEqual(['stuck', 'a'])
+    const a = calls[1] as (typeof calls)[number]
+    a.done()
+    await later
+    expect(await settled(stuck)).toBe('pending')
+    release()
+    await stuck
+    expect(rounds).toEqual([1, 1])
   })
 })
