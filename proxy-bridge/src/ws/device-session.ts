@@ -18,12 +18,13 @@ import type { WebSocket } from 'ws'
 import type { DeviceIdentity } from '../auth/tokens.ts'
 import { BridgeError } from '../errors.ts'
 import type { IngestContext } from '../ingest/context.ts'
-import { Credits, RateLimiter } from '../ingest/flow-control.ts'
+import { ProduceAdmission } from '../ingest/admission.ts'
 import { decodeProduce } from '../ingest/records.ts'
 import type { DeviceWriter } from '../kafka/device-writer.ts'
 import type { DeliveryService } from '../subscriptions/delivery-service.ts'
 import type { DeviceSubscription } from '../subscriptions/device-subscription.ts'
 import { encodeServerFrame, parseClientFrame } from './frames.ts'
+import { TokenExpiry } from './token-expiry.ts'
 
 /** Sessions of this bridge by device: a device has at most one. */
 export type SessionRegistry = Map<string, DeviceSession>
@@ -37,8 +38,6 @@ const closeCodeOf: Partial<Record<string, number>> = {
   [ErrorCodes.KAFKA_UNAVAILABLE]: CloseCodes.TRY_AGAIN_LATER,
   [ErrorCodes.INTERNAL]: CloseCodes.INTERNAL_ERROR,
 }
-
-const maxTimer = 2 ** 31 - 1
 
 /**
  * One device's WebSocket session: authenticates, answers hello with the
@@ -56,9 +55,8 @@ export class DeviceSession {
   #welcomed = false
   #closed = false
   #chain: Promise<void> = Promise.resolve()
-  readonly #credits: Credits
-  readonly #rate: RateLimiter
-  #tokenTimer: NodeJS.Timeout | undefined
+  readonly #admission: ProduceAdmission
+  readonly #expiry: TokenExpiry
   #helloTimer: NodeJS.Timeout | undefined
   readonly #subscriptions = new Map<string, DeviceSubscription>()
 
@@ -67,9 +65,14 @@ export class DeviceSession {
     this.#ctx = ctx
     this.#sessions = sessions
     this.#identity = identity
-    const { limits } = ctx.config
-    this.#credits = new Credits(limits.creditRecords, limits.creditBytes)
-    this.#rate = new RateLimiter(limits.ratePerSec, limits.burst)
+    this.#admission = new ProduceAdmission(ctx, ws)
+    this.#expiry = new TokenExpiry(
+      () =>
+        this.#sendError(
+          new BridgeError(ErrorCodes.TOKEN_EXPIRED, 'the token expired; send a token frame before expiry or reconnect'),
+        ),
+      ctx.config.auth.clockToleranceSec * 1000,
+    )
     this.#helloTimer = setTimeout(() => {
       this.#sendError(new BridgeError(ErrorCodes.HELLO_REQUIRED, 'no hello frame arrived in time; send hello first'))
       this.close(CloseCodes.POLICY_VIOLATION, ErrorCodes.HELLO_REQUIRED, 'no hello in time')
@@ -139,7 +142,9 @@ export class DeviceSession {
         // against the device's credits too: nothing here grows without bound.
         let release: () => void
         try {
-          release = this.#admit(frame, data.length)
+          const count = produceCount(frame)
+          this.#ctx.metrics.recordsReceived.inc({ transport: 'ws' }, count)
+          release = this.#admission.admit(count, data.length)
         } catch (error) {
           this.#enqueueError(error, frame.id)
           return
@@ -162,52 +167,6 @@ export class DeviceSession {
     this.#enqueue(() => Promise.reject(error), frameId)
   }
 
-  /** Checks batch size, rate and credits; returns the function that gives the credits back. */
-  #admit(frame: ProduceFrame, size: number): () => void {
-    const { config, metrics } = this.#ctx
-    const count = produceCount(frame)
-    metrics.recordsReceived.inc({ transport: 'ws' }, count)
-    if (this.#ctx.isDraining()) {
-      // The socket closes within the grace: sending again before then only gets this error again.
-      throw new BridgeError(ErrorCodes.SHUTTING_DOWN, 'the bridge is shutting down; resend after reconnecting', {
-        retryable: true,
-        retryAfterMs: config.shutdownGraceMs,
-      })
-    }
-    if (count > config.limits.maxBatchRecords) {
-      throw new BridgeError(
-        ErrorCodes.BATCH_TOO_LARGE,
-        `batch has ${count} records; the limit is ${config.limits.maxBatchRecords} (welcome.limits.maxBatchRecords)`,
-      )
-    }
-    const rate = this.#rate.take(count)
-    if (!rate.ok) {
-      throw new BridgeError(ErrorCodes.RATE_LIMITED, `over ${config.limits.ratePerSec} records/s; slow down`, {
-        retryable: true,
-        retryAfterMs: rate.retryAfterMs,
-      })
-    }
-    if (!this.#credits.tryTake(count, size)) {
-      throw new BridgeError(
-        ErrorCodes.CREDITS_EXCEEDED,
-        `more than ${config.limits.creditRecords} records or ${config.limits.creditBytes} bytes unacked; wait for acks before sending more`,
-        { retryable: true },
-      )
-    }
-    if (this.#ctx.inflight.add(size)) {
-      this.#ws.pause()
-      this.#ctx.inflight.whenDrained(() => this.#ws.resume())
-    }
-    let released = false
-    return () => {
-      if (!released) {
-        this.#credits.give(count, size)
-        this.#ctx.inflight.remove(size)
-      }
-      released = true
-    }
-  }
-
   async #hello(frame: HelloFrame): Promise<void> {
     if (this.#welcomed) throw new BridgeError(ErrorCodes.BAD_FRAME, 'hello was already answered in this session')
     if (!this.#identity) {
@@ -220,7 +179,7 @@ export class DeviceSession {
       this.#identity = await this.#ctx.verifier.verify(frame.token)
     }
     clearTimeout(this.#helloTimer)
-    const deviceId = this.#identity.deviceId
+    const { deviceId, expiresAt } = this.#identity
     const previous = this.#sessions.get(deviceId)
     this.#sessions.set(deviceId, this)
     previous?.close(
@@ -254,7 +213,7 @@ export class DeviceSession {
     if (this.#closed) return
     this.#welcomed = true
     this.#ctx.metrics.connectedDevices.inc()
-    this.#scheduleExpiry()
+    this.#expiry.schedule(expiresAt)
     const { limits } = this.#ctx.config
     this.send({
       type: 'welcome',
@@ -344,25 +303,8 @@ export class DeviceSession {
       )
     }
     this.#identity = identity
-    this.#scheduleExpiry()
+    this.#expiry.schedule(identity.expiresAt)
     this.send({ type: 'token-accepted', tokenExpiresAt: identity.expiresAt })
-  }
-
-  #scheduleExpiry(): void {
-    clearTimeout(this.#tokenTimer)
-    // The same tolerance as at login, so a token accepted at hello is not closed at once.
-    const expiresAt = (this.#identity?.expiresAt ?? 0) + this.#ctx.config.auth.clockToleranceSec * 1000
-    const fire = () => {
-      const left = expiresAt - Date.now()
-      if (left > 0) {
-        this.#tokenTimer = setTimeout(fire, Math.min(left, maxTimer))
-        return
-      }
-      this.#sendError(
-        new BridgeError(ErrorCodes.TOKEN_EXPIRED, 'the token expired; send a token frame before expiry or reconnect'),
-      )
-    }
-    fire()
   }
 
   async #produce(frame: ProduceFrame, binary: Buffer | undefined, release: () => void): Promise<void> {
@@ -467,7 +409,7 @@ export class DeviceSession {
   #onClose(): void {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#tokenTimer)
+    this.#expiry.cancel()
     clearTimeout(this.#helloTimer)
     const deviceId = this.#identity?.deviceId
     if (deviceId && this.#sessions.get(deviceId) === this) this.#sessions.delete(deviceId)
