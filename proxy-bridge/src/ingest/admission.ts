@@ -9,6 +9,9 @@ export interface Backpressure {
   resume(): void
 }
 
+/** What admission reads of the bridge. */
+export type AdmissionContext = Pick<IngestContext, 'config' | 'inflight' | 'isDraining'>
+
 /**
  * One device's gate for produce frames, checked on arrival: the bridge not
  * draining, the batch limit, the device's rate and its credits, and the
@@ -16,12 +19,12 @@ export interface Backpressure {
  * their credits too, so nothing a device sends grows without bound.
  */
 export class ProduceAdmission {
-  readonly #ctx: IngestContext
+  readonly #ctx: AdmissionContext
   readonly #backpressure: Backpressure
   readonly #credits: Credits
   readonly #rate: RateLimiter
 
-  constructor(ctx: IngestContext, backpressure: Backpressure) {
+  constructor(ctx: AdmissionContext, backpressure: Backpressure) {
     this.#ctx = ctx
     this.#backpressure = backpressure
     const { limits } = ctx.config
