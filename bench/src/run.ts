@@ -68,7 +68,8 @@ function directProducers(ingest: BenchResult): string {
   return `${producers} (one per bridge lane), ${setup.txn_records}-record transactions of ${per} devices each`
 }
 
-function reportMarkdown(results: Record<string, BenchResult>): string {
+/** `rewritten`: the results come from each benchmark's last run (`npm run bench -- report`), not from one run of them all. */
+function reportMarkdown(results: Record<string, BenchResult>, rewritten = false): string {
   const i = results.ingest ?? {}
   const c = results.connections ?? {}
   const ok = (pass: boolean) => (pass ? 'met' : '**missed**')
@@ -76,10 +77,14 @@ function reportMarkdown(results: Record<string, BenchResult>): string {
   const lines = [
     '# Benchmark report',
     '',
-    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench\` (see bench/README.md).`,
+    rewritten
+      ? `Written ${now()} UTC by \`npm run bench -- report\` from each benchmark's last run (see bench/README.md).`
+      : `Run ${now()} UTC with \`npm run bench\` (see bench/README.md).`,
     `Machine: ${availableParallelism()} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version},`,
     'one single-node Apache Kafka 4.1 (KRaft) on the same machine. Shared and noisy: expect ±15 % run to run,',
-    `more under other load (1-minute load average: ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end).`,
+    rewritten
+      ? 'more under other load.'
+      : `more under other load (1-minute load average: ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end).`,
     '',
     '## ingest (50 devices, 200-byte JSON records, frames of 100, exactly-once)',
     '',
@@ -104,7 +109,7 @@ function reportMarkdown(results: Record<string, BenchResult>): string {
     `| \`ratio\` (bridge / bare) | ${fmt(c.ratio)} | | |`,
     '',
     ...Object.entries(results).flatMap(([name, result]) => targetRows(name, result)),
-    'Raw results: bench/results/*.json (git-ignored); the JSON lines of this run:',
+    `Raw results: bench/results/*.json (git-ignored); the JSON lines of ${rewritten ? 'those runs' : 'this run'}:`,
     '',
     '```',
     ...Object.values(results).map((r) => JSON.stringify(r)),
@@ -115,6 +120,7 @@ function reportMarkdown(results: Record<string, BenchResult>): string {
 }
 
 const loadAtStart = loadavg()[0] ?? 0
+const now = () => new Date().toISOString().slice(0, 16).replace('T', ' ')
 
 async function main(argv: string[]): Promise<number> {
   const name = argv[0]
@@ -129,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       const file = join(resultsDir, `${key}.json`)
       if (existsSync(file)) results[key] = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
     }
-    writeFileSync(join(repoRoot, 'bench', 'REPORT.md'), reportMarkdown(results))
+    writeFileSync(join(repoRoot, 'bench', 'REPORT.md'), reportMarkdown(results, true))
     return 0
   }
   if (name) {
