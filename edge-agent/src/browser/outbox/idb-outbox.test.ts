@@ -62,9 +62,17 @@ describe('IdbOutbox', () => {
     ).rejects.toMatchObject({ code: 'E_OUTBOX_FULL' })
     await full.close()
     const dropping = await IdbOutbox.open(name(), { capBytes: 2000, overflow: 'drop-oldest' })
+    const seen: { firstSeq: number; toSeq: number; counted: number }[] = []
+    dropping.on('dropped', (d) =>
+      seen.push({ firstSeq: dropping.firstSeq, toSeq: d.toSeq, counted: dropping.stats().dropped.overflow }),
+    )
     for (let i = 0; i < 100; i++) await dropping.append({ value: i })
     const stats = dropping.stats()
     expect(stats.dropped.overflow + stats.depth).toBe(100)
+    // Each event comes after its drop: the outbox already starts past it and counts it.
+    expect(seen.length).toBeGreaterThan(0)
+    for (const s of seen) expect(s.firstSeq).toBe(s.toSeq + 1)
+    expect(seen.at(-1)?.counted).toBe(stats.dropped.overflow)
     expect(await dropping.resume(0)).toBe(1)
     expect((await dropping.peek(1, 1, 1 << 20)).map((e) => text(e.payload))).toEqual([String(stats.dropped.overflow)])
     await dropping.close()

@@ -145,8 +145,9 @@ export class IdbOutbox extends SeqOutbox implements Outbox {
     while (n < this.#held.length && (this.#held[n] as Held).lsn <= lsn) n++
     const gone = this.#held.splice(0, n)
     for (const h of gone) this.#bytes -= h.size
-    if (reason && gone.length) this.countDropped(reason, gone.length, (gone[0] as Held).lsn, lsn)
     this.state.releasedLsn = lsn
+    // After the state: a `dropped` listener sees the outbox without the records, as with every store.
+    if (reason && gone.length) this.countDropped(reason, gone.length, (gone[0] as Held).lsn, lsn)
     void this.#persistRelease(lsn).catch(() => {})
   }
 

@@ -33,7 +33,12 @@ describe('MemoryOutbox', () => {
   it('drop-oldest: counts what it drops; resume renumbers so the bridge sees no gap', async () => {
     const outbox = new MemoryOutbox({ capBytes: 1000, overflow: 'drop-oldest' })
     const dropped: number[] = []
-    outbox.on('dropped', (d) => dropped.push(d.count))
+    outbox.on('dropped', (d) => {
+      dropped.push(d.count)
+      // The event comes after the drop: the outbox already starts past it and counts it.
+      expect(outbox.firstSeq).toBe(d.toSeq + 1)
+      expect(outbox.stats().dropped.overflow).toBe(dropped.reduce((a, b) => a + b, 0))
+    })
     for (let i = 1; i <= 40; i++) await outbox.append({ value: { i } })
     const stats = outbox.stats()
     expect(stats.dropped.overflow).toBeGreaterThan(0)

@@ -61,7 +61,11 @@ export abstract class SeqOutbox extends Emitter<OutboxEvents> {
     return this.firstSeq
   }
 
-  /** Counts `count` records (lsns `fromLsn`..`toLsn`) as removed unsent, and says so. */
+  /**
+   * Counts `count` records (lsns `fromLsn`..`toLsn`) as removed unsent, and
+   * says so. Stores call it once the records are released, so a `dropped`
+   * listener sees the outbox as it is without them (firstSeq past toSeq).
+   */
   protected countDropped(reason: DropReason, count: number, fromLsn: number, toLsn: number): void {
     if (reason === 'overflow') this.state.droppedOverflow += count
     else this.state.droppedTtl += count

@@ -144,9 +144,15 @@ describe('FileOutbox', () => {
     const dir = freshDir()
     const options = { capBytes: 16 * 1024, segmentBytes: 4096, overflow: 'drop-oldest' as const }
     const a = await FileOutbox.open(dir, options)
+    const seen: { firstSeq: number; toSeq: number; counted: number }[] = []
+    a.on('dropped', (d) => seen.push({ firstSeq: a.firstSeq, toSeq: d.toSeq, counted: a.stats().dropped.overflow }))
     await fill(a, 1, 1000)
     const stats = a.stats()
     expect(stats.dropped.overflow).toBeGreaterThan(0)
+    // Each event comes after its drop: the outbox already starts past it and counts it.
+    expect(seen.length).toBeGreaterThan(0)
+    for (const s of seen) expect(s.firstSeq).toBe(s.toSeq + 1)
+    expect(seen.at(-1)?.counted).toBe(stats.dropped.overflow)
     expect(stats.depth + stats.dropped.overflow).toBe(1000)
     expect(stats.bytes).toBeLessThanOrEqual(16 * 1024)
     await a.close()

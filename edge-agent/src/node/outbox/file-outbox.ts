@@ -211,10 +211,11 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   protected override release(lsn: number, reason?: DropReason): void {
     if (lsn <= this.state.releasedLsn) return
     const from = this.state.releasedLsn + 1
-    if (reason) this.countDropped(reason, lsn - from + 1, from, lsn)
     this.state.releasedLsn = lsn
     this.#headAppendedAt = undefined
     this.#deleteReleasedSegments()
+    // After the state: a `dropped` listener sees the outbox without the records, as with every store.
+    if (reason) this.countDropped(reason, lsn - from + 1, from, lsn)
     this.#scheduleMeta()
     this.#scheduleHeadRefresh()
   }
