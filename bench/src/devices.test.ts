@@ -20,9 +20,7 @@ describe('the ingest benchmark frame', () => {
       },
       values,
     )
-    expect(Buffer.from(produceBinaryFrame('bench-dev-007', 41, 100, timestamp)).equals(Buffer.from(expected))).toBe(
-      true,
-    )
+    expect(Buffer.from(produceBinaryFrame('bench-dev-007', 41, 100, timestamp))).toEqual(Buffer.from(expected))
     expect(values.every((v) => v.length === RECORD_BYTES)).toBe(true)
   })
 })

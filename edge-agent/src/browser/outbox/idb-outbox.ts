@@ -12,7 +12,7 @@ import {
   outboxFull,
   payloadOf,
 } from '../../core/outbox/record.ts'
-import { type DropReason, SeqOutbox } from '../../core/outbox/seq-outbox.ts'
+import { SeqOutbox } from '../../core/outbox/seq-outbox.ts'
 import { initialSeqState, type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
 
 interface Held {
@@ -139,23 +139,22 @@ export class IdbOutbox extends SeqOutbox implements Outbox {
     }
   }
 
-  protected override release(lsn: number, reason?: DropReason): void {
-    if (lsn <= this.state.releasedLsn) return
+  protected override forget(_fromLsn: number, toLsn: number): number {
     let n = 0
-    while (n < this.#held.length && (this.#held[n] as Held).lsn <= lsn) n++
-    const gone = this.#held.splice(0, n)
-    for (const h of gone) this.#bytes -= h.size
-    this.state.releasedLsn = lsn
-    // After the state: a `dropped` listener sees the outbox without the records, as with every store.
-    if (reason && gone.length) this.countDropped(reason, gone.length, (gone[0] as Held).lsn, lsn)
-    void this.#persistRelease(lsn).catch(() => {})
+    while (n < this.#held.length && (this.#held[n] as Held).lsn <= toLsn) n++
+    for (const h of this.#held.splice(0, n)) this.#bytes -= h.size
+    return n
+  }
+
+  protected override persistRelease(lsn: number): void {
+    void this.#writeRelease(lsn).catch(() => {})
   }
 
   protected override persistNumbering(): Promise<void> {
-    return this.#persistRelease(this.state.releasedLsn)
+    return this.#writeRelease(this.state.releasedLsn)
   }
 
-  async #persistRelease(lsn: number): Promise<void> {
+  async #writeRelease(lsn: number): Promise<void> {
     const tx = this.#db.transaction(['records', 'meta'], 'readwrite')
     void tx.objectStore('records').delete(IDBKeyRange.upperBound(lsn))
     void tx.objectStore('meta').put({ ...this.state, nextLsn: this.durableLsn + 1 }, 'state')
@@ -210,7 +209,7 @@ export class IdbOutbox extends SeqOutbox implements Outbox {
     if (this.#closed) return
     while (this.#flushing) await this.#flushing
     this.#closed = true
-    await this.#persistRelease(this.state.releasedLsn).catch(() => {})
+    await this.#writeRelease(this.state.releasedLsn).catch(() => {})
     this.#db.close()
   }
 }

@@ -2,7 +2,7 @@
 import { encodeFrame } from './frame.ts'
 import { type Outbox, type OutboxOptions, type OutboxStats, outboxDefaults } from './outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, outboxFull, payloadOf } from './record.ts'
-import { type DropReason, SeqOutbox } from './seq-outbox.ts'
+import { SeqOutbox } from './seq-outbox.ts'
 import { initialSeqState, toLsn, toSeq } from './seq-space.ts'
 
 interface Held {
@@ -63,14 +63,15 @@ export class MemoryOutbox extends SeqOutbox implements Outbox {
     return seq
   }
 
-  protected override release(lsn: number, reason?: DropReason): void {
-    if (lsn <= this.state.releasedLsn) return
+  protected override forget(_fromLsn: number, toLsn: number): number {
     let n = 0
-    while (n < this.#held.length && (this.#held[n] as Held).lsn <= lsn) n++
-    const gone = this.#held.splice(0, n)
-    for (const h of gone) this.#bytes -= h.entry.size
-    this.state.releasedLsn = lsn
-    if (reason && gone.length) this.countDropped(reason, gone.length, (gone[0] as Held).lsn, lsn)
+    while (n < this.#held.length && (this.#held[n] as Held).lsn <= toLsn) n++
+    for (const h of this.#held.splice(0, n)) this.#bytes -= h.entry.size
+    return n
+  }
+
+  protected override persistRelease(): void {
+    // Nothing outlives the process.
   }
 
   protected override async persistNumbering(): Promise<void> {

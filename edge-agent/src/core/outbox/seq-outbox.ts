@@ -24,8 +24,26 @@ export abstract class SeqOutbox extends Emitter<OutboxEvents> {
     this.durableLsn = state.nextLsn - 1
   }
 
-  /** Everything through `lsn` is gone; a `reason` counts the unacked records as dropped. */
-  protected abstract release(lsn: number, reason?: DropReason): void
+  /**
+   * Everything through `lsn` is gone; a `reason` counts the unacked records as
+   * dropped. The store forgets them first, so a `dropped` listener sees the
+   * outbox as it is without them (firstSeq past toSeq) in every store; then
+   * the store persists the release.
+   */
+  protected release(lsn: number, reason?: DropReason): void {
+    if (lsn <= this.state.releasedLsn) return
+    const fromLsn = this.state.releasedLsn + 1
+    this.state.releasedLsn = lsn
+    const count = this.forget(fromLsn, lsn)
+    if (reason && count > 0) this.#countDropped(reason, count, fromLsn, lsn)
+    this.persistRelease(lsn)
+  }
+
+  /** Drops the store's records `fromLsn`..`toLsn` (`state.releasedLsn` is already `toLsn`); returns how many it held. */
+  protected abstract forget(fromLsn: number, toLsn: number): number
+
+  /** Makes a release durable, now or soon. */
+  protected abstract persistRelease(lsn: number): void
 
   /** Makes a new numbering (the shift) durable. */
   protected abstract persistNumbering(): Promise<void>
@@ -61,12 +79,8 @@ export abstract class SeqOutbox extends Emitter<OutboxEvents> {
     return this.firstSeq
   }
 
-  /**
-   * Counts `count` records (lsns `fromLsn`..`toLsn`) as removed unsent, and
-   * says so. Stores call it once the records are released, so a `dropped`
-   * listener sees the outbox as it is without them (firstSeq past toSeq).
-   */
-  protected countDropped(reason: DropReason, count: number, fromLsn: number, toLsn: number): void {
+  /** Counts `count` records (lsns `fromLsn`..`toLsn`) as removed unsent, and says so. */
+  #countDropped(reason: DropReason, count: number, fromLsn: number, toLsn: number): void {
     if (reason === 'overflow') this.state.droppedOverflow += count
     else this.state.droppedTtl += count
     this.emit('dropped', { count, reason, fromSeq: toSeq(this.state, fromLsn), toSeq: toSeq(this.state, toLsn) })

@@ -17,7 +17,7 @@ import {
   outboxFull,
   payloadOf,
 } from '../../core/outbox/record.ts'
-import { type DropReason, SeqOutbox } from '../../core/outbox/seq-outbox.ts'
+import { SeqOutbox } from '../../core/outbox/seq-outbox.ts'
 import { type SeqState, toLsn, toSeq } from '../../core/outbox/seq-space.ts'
 import { lockDir } from './lock.ts'
 import { writeMeta } from './meta.ts'
@@ -208,14 +208,13 @@ export class FileOutbox extends SeqOutbox implements Outbox {
     }
   }
 
-  protected override release(lsn: number, reason?: DropReason): void {
-    if (lsn <= this.state.releasedLsn) return
-    const from = this.state.releasedLsn + 1
-    this.state.releasedLsn = lsn
+  protected override forget(fromLsn: number, toLsn: number): number {
     this.#headAppendedAt = undefined
     this.#deleteReleasedSegments()
-    // After the state: a `dropped` listener sees the outbox without the records, as with every store.
-    if (reason) this.countDropped(reason, lsn - from + 1, from, lsn)
+    return toLsn - fromLsn + 1
+  }
+
+  protected override persistRelease(): void {
     this.#scheduleMeta()
     this.#scheduleHeadRefresh()
   }
