@@ -191,6 +191,31 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     expect(await seqsInKafka(topics.records, deviceId, 300)).toEqual(seqRange(1, 300))
   })
 
+  it('a device that moved on from a bridge is not fenced against that bridge again: the next claim fences only the latest owner', async () => {
+    const deviceId = 'dev-wanderer'
+    const token = await deviceToken(deviceId)
+    const writeOn = async (bridge: Bridge, from: number, to: number) => {
+      const client = await DeviceClient.connect(bridge.url, { token })
+      await client.hello()
+      client.sendRange(from, to, (s) => value(deviceId, s))
+      await client.ackedThrough(to)
+      client.close()
+    }
+    const a = bridges[0] as Bridge
+    await writeOn(a, 1, 10)
+    const b = await startTestBridge(topics)
+    bridges.push(b)
+    await writeOn(b, 11, 20)
+    // C reads the device-state topic from its start: A's and B's claims, then B's watermark.
+    const c = await startTestBridge(topics)
+    bridges.push(c)
+    await writeOn(c, 21, 30)
+
+    // B wrote under its claim, so it had fenced A: C fences B alone, not A again.
+    expect(await metric(c, 'kafka_edge_fenced_transactional_ids_total')).toBe(1)
+    expect(await seqsInKafka(topics.records, deviceId, 30)).toEqual(seqRange(1, 30))
+  })
+
   it('an exact hello on another bridge, mid-stream, answers with what Kafka holds: new records after it are never taken for duplicates', async () => {
     const deviceId = 'dev-exact'
     const token = await deviceToken(deviceId)

@@ -10,6 +10,12 @@ export interface WatermarkValue {
   v: 1
   deviceId: string
   watermark: number
+  /**
+   * The claim its writer holds. A writer writes only after its claim fenced
+   * the earlier owners, so a watermark under the device's latest claim means
+   * they need no fence again (DeviceStateView.owners).
+   */
+  claim?: string
   at: number
 }
 

@@ -44,7 +44,7 @@ export class DeviceStateView {
   /** `<deviceId>#sub#<topic>` → partition → next offset to deliver. */
   readonly #positions = new Map<string, Record<string, number>>()
   /** Latest claim per device, and the distinct owners of its claims, newest first (at most `maxOwners`). */
-  readonly #claims = new Map<string, { claim: string; owners: string[] }>()
+  readonly #claims = new Map<string, { claim: string; owner: string | undefined; owners: string[] }>()
   /** Per state partition, the transactional ids that claimed a device there lately, newest first. */
   readonly #partitionOwners = new Map<number, string[]>()
   readonly #claimWaiters = new KeyedWaiters<string[]>()
@@ -88,7 +88,7 @@ export class DeviceStateView {
     const value = decodeState(message.value ?? undefined)
     if (!value) return
     if (isClaimKey(key)) {
-      if ('claim' in value) this.#applyClaim(value, message.partition)
+      if ('claim' in value && !('watermark' in value)) this.#applyClaim(value, message.partition)
       return
     }
     if (isPositionsKey(key)) {
@@ -105,7 +105,19 @@ export class DeviceStateView {
       const current = this.#watermarks.get(key) ?? 0
       // Compaction may replay an older value only before a newer one; never move backwards.
       if (value.watermark > current) this.#watermarks.set(key, value.watermark)
+      if (value.claim !== undefined) this.#settleOwners(value.deviceId, value.claim)
     }
+  }
+
+  /**
+   * The latest claim's owner wrote under it, so it had fenced every earlier
+   * owner: the next claim need fence only it. Without this, the owners of
+   * bridges long gone would be fenced at every move, and their ids kept alive
+   * in Kafka's transaction state by those very fences.
+   */
+  #settleOwners(deviceId: string, claim: string): void {
+    const latest = this.#claims.get(deviceId)
+    if (latest?.claim === claim && latest.owner && latest.owners.length > 1) latest.owners = [latest.owner]
   }
 
   #applyClaim(value: ClaimValue, partition: number): void {
@@ -116,7 +128,7 @@ export class DeviceStateView {
       const lately = this.#partitionOwners.get(partition) ?? []
       if (lately[0] !== owner) this.#partitionOwners.set(partition, mergeOwners([owner], lately, maxPartitionOwners))
     }
-    this.#claims.set(value.deviceId, { claim: value.claim, owners })
+    this.#claims.set(value.deviceId, { claim: value.claim, owner, owners })
     this.#claimWaiters.settle(value.claim, prior)
   }
 

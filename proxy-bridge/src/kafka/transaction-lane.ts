@@ -278,7 +278,7 @@ export class TransactionLane {
         topic: stateTopic,
         partition: member.statePartition,
         key: member.stateKey,
-        value: encodeState({ v: 1, deviceId: member.deviceId, watermark, at: Date.now() }),
+        value: encodeState({ v: 1, deviceId: member.deviceId, watermark, claim: member.claimId, at: Date.now() }),
       })
     }
     const tx = await producer.beginTransaction()
