@@ -4,7 +4,7 @@
 // Reads "report" on stdin: prints the final state and exits.
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
-import { deviceToken } from './stack.ts'
+import { deviceToken } from './bridge-process.ts'
 
 const url = process.env.BRIDGE_URL as string
 const count = Number(process.env.COUNT)

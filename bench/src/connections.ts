@@ -5,19 +5,10 @@ import { loadavg } from 'node:os'
 import { createInterface } from 'node:readline'
 import { clientEvents } from './client-events.ts'
 import type { BenchResult } from './report.ts'
-import {
-  type Child,
-  log,
-  metricValue,
-  round,
-  RssSampler,
-  sleep,
-  spawnNode,
-  startBridgeProcess,
-  startKafka,
-  Teardown,
-  envNumber,
-} from './stack.ts'
+import { startBridgeProcess } from './bridge-process.ts'
+import { RssSampler } from './meters.ts'
+import { type Child, log, sleep, spawnNode, startKafka, Teardown, envNumber } from './stack.ts'
+import { metricValue, round } from './stats.ts'
 
 export const connectionsSettings = {
   sessions: envNumber('BENCH_SESSIONS', 10_000),

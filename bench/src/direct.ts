@@ -14,7 +14,8 @@ import { partitionOf } from '../../proxy-bridge/src/kafka/device-state.ts'
 // The lanes' own producer settings (acks, retries of CONCURRENT_TRANSACTIONS): the reference differs from the bridge only in what it skips.
 import { transactionalProducer } from '../../proxy-bridge/src/kafka/transaction-lane.ts'
 import { recordJson } from './devices.ts'
-import { CpuMeter, log, sleep } from './stack.ts'
+import { CpuMeter } from './meters.ts'
+import { log, sleep } from './stack.ts'
 
 /** Creates a records topic (delete) and a state topic (compact) like the bridge's. */
 export async function createTopicPair(

@@ -4,17 +4,9 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { blobModel, modelBridgeConfig, publishModel } from './model-fixtures.ts'
 import type { BenchResult } from './report.ts'
-import {
-  deviceToken,
-  log,
-  pollUntil,
-  round,
-  spawnNode,
-  startBridgeProcess,
-  startKafka,
-  Teardown,
-  envNumber,
-} from './stack.ts'
+import { deviceToken, startBridgeProcess } from './bridge-process.ts'
+import { log, pollUntil, spawnNode, startKafka, Teardown, envNumber } from './stack.ts'
+import { round } from './stats.ts'
 import { freePort } from '@kafka-edge/dev-kafka'
 
 export const downloadSettings = {

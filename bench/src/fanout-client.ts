@@ -5,7 +5,7 @@
 // {"event":"final","received":n,"times":[ms-epoch, ...]}, one time per session.
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
-import { deviceToken } from './stack.ts'
+import { deviceToken } from './bridge-process.ts'
 
 const url = process.env.BRIDGE_URL as string
 const count = Number(process.env.COUNT)

@@ -9,18 +9,9 @@ import { changeModelState } from '../../proxy-bridge/src/models/state-writer.ts'
 import { clientEvents } from './client-events.ts'
 import { modelBridgeConfig, publishModel, wineVersion } from './model-fixtures.ts'
 import type { BenchResult } from './report.ts'
-import {
-  benchTopics,
-  log,
-  percentile,
-  round,
-  sleep,
-  spawnNode,
-  startBridgeProcess,
-  startKafka,
-  Teardown,
-  envNumber,
-} from './stack.ts'
+import { benchTopics, startBridgeProcess } from './bridge-process.ts'
+import { log, sleep, spawnNode, startKafka, Teardown, envNumber } from './stack.ts'
+import { percentile, round } from './stats.ts'
 
 export const fanoutSettings = {
   sessions: envNumber('BENCH_SESSIONS', 10_000),

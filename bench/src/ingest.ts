@@ -6,22 +6,10 @@ import { defaultConfig } from '../../proxy-bridge/src/config.ts'
 import { BenchDevice, type DeviceStats, frameKind, RECORD_BYTES } from './devices.ts'
 import { createTopicPair, runDirect, verifyExactlyOnce } from './direct.ts'
 import type { BenchResult } from './report.ts'
-import {
-  benchTopics,
-  histogramBuckets,
-  histogramQuantileMs,
-  CpuMeter,
-  deviceToken,
-  log,
-  metricValue,
-  percentile,
-  round,
-  sleep,
-  startBridgeProcess,
-  startKafka,
-  Teardown,
-  envNumber,
-} from './stack.ts'
+import { benchTopics, deviceToken, startBridgeProcess } from './bridge-process.ts'
+import { CpuMeter } from './meters.ts'
+import { log, sleep, startKafka, Teardown, envNumber } from './stack.ts'
+import { histogramBuckets, histogramQuantileMs, metricValue, percentile, round } from './stats.ts'
 
 export const ingestSettings = {
   devices: envNumber('BENCH_DEVICES', 50),

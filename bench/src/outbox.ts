@@ -9,7 +9,9 @@ import { Link } from '../../edge-agent/src/core/link/link.ts'
 import { wsSocket } from '../../edge-agent/src/node/link/ws-socket.ts'
 import { FileOutbox } from '../../edge-agent/src/node/outbox/file-outbox.ts'
 import type { BenchResult } from './report.ts'
-import { deviceToken, log, round, startBridgeProcess, startKafka, Teardown } from './stack.ts'
+import { deviceToken, startBridgeProcess } from './bridge-process.ts'
+import { log, startKafka, Teardown } from './stack.ts'
+import { round } from './stats.ts'
 
 const RECORDS = 1_000_000
 const WINDOW = 20_000

@@ -5,20 +5,10 @@ import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { Producer } from '@platformatic/kafka'
 import type { BenchResult } from './report.ts'
-import {
-  type BridgeProcess,
-  benchTopics,
-  CpuMeter,
-  deviceToken,
-  log,
-  percentile,
-  round,
-  sleep,
-  startBridgeProcess,
-  startKafka,
-  Teardown,
-  envNumber,
-} from './stack.ts'
+import { type BridgeProcess, benchTopics, deviceToken, startBridgeProcess } from './bridge-process.ts'
+import { CpuMeter } from './meters.ts'
+import { log, sleep, startKafka, Teardown, envNumber } from './stack.ts'
+import { percentile, round } from './stats.ts'
 import { BenchSubscriber } from './subscriber.ts'
 
 export const reqreplySettings = {
