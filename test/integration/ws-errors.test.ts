@@ -187,6 +187,21 @@ describe('WebSocket errors', () => {
     expect(
       await refused(binary({ seq: 1, topic: 'some.other', sizes: [3] }, three), ErrorCodes.TOPIC_DENIED),
     ).toContain('some.other')
+    // Headers in columns: an array needs one entry per record; each entry is a record's headers (§6.4).
+    expect(
+      await refused(binary({ seq: 1, sizes: [1, 2], headers: [{ h: 'v' }] }, three), ErrorCodes.BAD_FRAME),
+    ).toContain('2 sizes but 1 headers')
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`h${i}`, 'v']))
+    expect(
+      await refused(binary({ seq: 1, sizes: [1, 2], headers: [null, many] }, three), ErrorCodes.BAD_FRAME),
+    ).toContain('/columns/headers/1')
+    // 3 value bytes + 1 + 1021 header bytes: one over maxRecordBytes (1024).
+    expect(
+      await refused(
+        binary({ seq: 1, sizes: [3], headers: { h: 'x'.repeat(1021) } }, three),
+        ErrorCodes.RECORD_TOO_LARGE,
+      ),
+    ).toContain('1025 bytes')
 
     // Still usable: three records to another allowed topic, as columns.
     client.sendRaw(binary({ seq: 1, topic: extraTopic, sizes: [1, 0, 2] }, three), true)

@@ -1,10 +1,10 @@
-import { encodeBinaryProduce } from '@kafka-edge/edge-agent/protocol'
+import { encodeBinaryProduce, type ProduceColumns, type RecordHeaders } from '@kafka-edge/edge-agent/protocol'
 import type { Bridge } from '@kafka-edge/proxy-bridge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bridgeConfig, deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { DeviceClient, jsonRecords, offsetsBySeq } from '../support/device-client.ts'
-import { readTopic } from '../support/kafka.ts'
+import { keyed, readTopic } from '../support/kafka.ts'
 
 /** How many records everyEncodingRoundTrip writes. */
 const roundTripRecords = 16
@@ -20,7 +20,7 @@ async function everyEncodingRoundTrip(url: string, topic: string): Promise<void>
   expect(welcome.deviceId).toBe('dev-a')
   expect(welcome.watermark).toBe(0)
   expect(welcome.limits.maxBatchRecords).toBeGreaterThan(0)
-  expect(welcome.features).toEqual(['produce-columns'])
+  expect(welcome.features).toEqual(['produce-columns', 'produce-columns-headers'])
 
   const bytes = Uint8Array.from([0, 1, 2, 254, 255])
   client.send({ type: 'produce', records: jsonRecords(1, 10, (seq) => ({ seq, temp: 20 + seq / 10 })) })
@@ -107,6 +107,62 @@ async function backlogTimestamps(url: string, topic: string, alreadyInTopic: num
   client.close()
 }
 
+/**
+ * Columns with headers (§6.3), as an object and as one entry per record, read
+ * back byte for byte; resent after a reconnect, they are acked as duplicates
+ * and Kafka still holds each record once.
+ */
+async function columnHeadersRoundTrip(url: string, topic: string): Promise<void> {
+  const deviceId = 'dev-headers'
+  const token = await deviceToken(deviceId)
+  const shared = { trace: 'ü-€-1', '7': 'x' }
+  // "7" is written first: integer-like names lead JavaScript's property order (§6.4).
+  const sharedWritten = [
+    ['7', 'x'],
+    ['trace', 'ü-€-1'],
+  ]
+  const perRecord: (RecordHeaders | null)[] = [{ line: '3' }, null, { a: '', b: '😀' }, {}]
+  const objectValues = [Buffer.from('a1'), Buffer.alloc(0), Buffer.from([0, 255])]
+  const arrayValues = [Buffer.from('{"t":1}'), Buffer.from([7]), Buffer.from('b'), Buffer.from('c')]
+  const frame = (seq: number, values: Buffer[], headers: ProduceColumns['headers']) =>
+    encodeBinaryProduce({ type: 'produce', columns: { seq, sizes: values.map((v) => v.length), headers } }, values)
+  const frames = [frame(1, objectValues, shared), frame(4, arrayValues, perRecord)]
+
+  const first = await DeviceClient.connect(url, { token })
+  expect((await first.hello()).features).toContain('produce-columns-headers')
+  for (const data of frames) first.sendRaw(data, true)
+  const acks = offsetsBySeq(await first.ackedThrough(7))
+  expect([...acks.values()].map((a) => a.duplicate)).toEqual(Array(7).fill(false))
+  first.close()
+  await first.waitClosed()
+
+  const second = await DeviceClient.connect(url, { token })
+  expect((await second.hello()).watermark).toBe(7)
+  for (const data of frames) second.sendRaw(data, true)
+  second.sendRaw(frame(8, [Buffer.from('z')], [{ n: '8' }]), true)
+  const resent = offsetsBySeq(await second.ackedThrough(8))
+  expect(Array.from({ length: 8 }, (_, i) => resent.get(i + 1)?.duplicate)).toEqual([...Array(7).fill(true), false])
+  second.close()
+
+  const messages = (await readTopic(topic, { until: keyed(deviceId, 8) })).filter((m) => m.key.toString() === deviceId)
+  const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex')
+  const expected = [
+    ...objectValues.map((value) => ({ value, headers: sharedWritten })),
+    ...arrayValues.map((value, i) => ({ value, headers: Object.entries(perRecord[i] ?? {}) })),
+    { value: Buffer.from('z'), headers: [['n', '8']] },
+  ]
+  expect(messages).toHaveLength(expected.length)
+  messages.forEach((m, i) => {
+    const { value, headers } = expected[i] as (typeof expected)[number]
+    expect(m.value.equals(value), `value of seq ${i + 1}`).toBe(true)
+    expect(
+      [...(m.headers ?? new Map<Buffer, Buffer>())].map(([k, v]) => [k.toString('hex'), v.toString('hex')]),
+      `headers of seq ${i + 1}`,
+    ).toEqual(headers.map(([k, v]) => [hex(k as string), hex(v as string)]))
+    expect(Number(m.offset)).toBe((i < 7 ? acks : resent).get(i + 1)?.offset ?? Number.NaN)
+  })
+}
+
 describe('WebSocket ingest, exactly once', () => {
   const topics = isolatedTopics()
   let bridge: Bridge
@@ -151,6 +207,10 @@ describe('WebSocket ingest, exactly once', () => {
 
   it("keeps an offline backlog's timestamps next to fresh records", async () => {
     await backlogTimestamps(bridge.url, topics.records, roundTripRecords + 30)
+  })
+
+  it('writes columns with headers, shared and per record, byte for byte and exactly once', async () => {
+    await columnHeadersRoundTrip(bridge.url, topics.records)
   })
 })
 

@@ -118,7 +118,32 @@ describe('frames of protocol v1', () => {
     expect(accepts(produce({ seq: 1, sizes: [1.5] })), 'fractional size').toBe(false)
     expect(accepts(produce({ seq: 1, sizes: [1], timestampDeltas: [0.5] })), 'fractional delta').toBe(false)
     expect(accepts(produce({ seq: 1, sizes: [1], topic: 'bad topic' })), 'topic name').toBe(false)
-    expect(accepts(produce({ seq: 1, sizes: [1], headers: [{ h: 'v' }] })), 'headers').toBe(false)
+    expect(accepts(produce({ seq: 1, sizes: [1], key: 'other-device' })), 'key').toBe(false)
+  })
+
+  it("accepts columns headers as one object or one entry (or null) per record, each a record's headers", () => {
+    const produce = (headers: unknown) => ({ type: 'produce', columns: { seq: 1, sizes: [1, 2], headers } })
+    expect(accepts(produce({ line: '3' })), 'object').toBe(true)
+    expect(accepts(produce({})), 'empty object').toBe(true)
+    expect(accepts(produce([{ line: '3' }, null])), 'array with null').toBe(true)
+    expect(accepts(produce([null, null])), 'array of null').toBe(true)
+    // The schema does not know sizes' length: the bridge checks it (E_BAD_FRAME).
+    expect(accepts(produce([{ line: '3' }])), 'array shorter than sizes').toBe(true)
+    expect(accepts(produce([])), 'empty array').toBe(false)
+    expect(accepts(produce(null)), 'null').toBe(false)
+    expect(accepts(produce('line=3')), 'string').toBe(false)
+    expect(accepts(produce([[{ line: '3' }]])), 'nested array').toBe(false)
+    // Whatever records[].headers refuses, both forms refuse.
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`h${i}`, 'v']))
+    const refused = [{ n: 1 }, { '': 'v' }, { ['n'.repeat(129)]: 'v' }, { n: 'v'.repeat(4097) }, many]
+    for (const headers of refused) {
+      const record = { type: 'produce', records: [{ seq: 1, value: 1, headers }] }
+      expect(accepts(record), `records: ${JSON.stringify(headers).slice(0, 40)}`).toBe(false)
+      expect(accepts(produce(headers)), `object: ${JSON.stringify(headers).slice(0, 40)}`).toBe(false)
+      expect(accepts(produce([null, headers])), `array: ${JSON.stringify(headers).slice(0, 40)}`).toBe(false)
+    }
+    const most = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`h${i}`, 'v'.repeat(4096)]))
+    expect(accepts(produce([most, { ['n'.repeat(128)]: '' }])), 'at the limits').toBe(true)
   })
 
   it('rejects unknown extra fields in every client frame', () => {

@@ -45,8 +45,19 @@ const hello = {
   },
 } as const
 
-// Records of one topic without headers, described column by column (§6.3):
-// a binary frame's header then costs a few bytes per record, not ~60.
+// The headers of columns: one object for every record, or one entry per record
+// (null: none). Each is a record's `headers`, so both forms refuse what
+// records[].headers refuses. if/else rather than oneOf/anyOf: the bridge then
+// reports the failing entry's own error, not "must match a schema in anyOf".
+const columnsHeaders = {
+  if: { type: 'array' },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+  then: { type: 'array', minItems: 1, items: { if: { type: 'null' }, else: deviceHeaders } },
+  else: deviceHeaders,
+} as const
+
+// Records of one topic described column by column (§6.3): a binary frame's
+// header then costs a few bytes per record, not ~60.
 const produceColumns = {
   type: 'object',
   required: ['seq', 'sizes'],
@@ -56,6 +67,7 @@ const produceColumns = {
     topic: topicName,
     sizes: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
     timestampDeltas: { type: 'array', minItems: 1, items: { type: 'integer' } },
+    headers: columnsHeaders,
   },
 } as const
 

@@ -93,7 +93,7 @@ export interface ProduceRecord {
    */
   value: unknown
   encoding?: RecordEncoding
-  headers?: Record<string, string>
+  headers?: RecordHeaders
   /** Milliseconds since the epoch; defaults to the time the bridge received it. */
   timestamp?: number
 }
@@ -112,9 +112,12 @@ export interface HelloFrame {
   exact?: boolean
 }
 
+/** A record's headers (§6.4): name → value, written as UTF-8 in property order. */
+export type RecordHeaders = Record<string, string>
+
 /**
- * Records of one topic, without headers, described column by column; only in
- * a binary frame, whose payload holds their values in order (§6.3).
+ * Records of one topic described column by column; only in a binary frame,
+ * whose payload holds their values in order (§6.3).
  */
 export interface ProduceColumns {
   /** The first record's seq; the others follow one by one. */
@@ -128,6 +131,12 @@ export interface ProduceColumns {
    * 0: ms since the epoch). Without it, the time the bridge received the frame.
    */
   timestampDeltas?: number[]
+  /**
+   * Only to a bridge that lists `produce-columns-headers`. An object: the
+   * same headers on every record; an array: one entry per record, null for
+   * a record without headers. Without it no record has headers.
+   */
+  headers?: RecordHeaders | (RecordHeaders | null)[]
 }
 
 /** A produce frame carries either `records` or, in a binary frame, `columns`. */
@@ -201,6 +210,8 @@ export interface SessionLimits {
 export const Features = {
   /** `columns` in binary produce frames (§6.3). */
   PRODUCE_COLUMNS: 'produce-columns',
+  /** `headers` in those `columns` (§6.3). */
+  PRODUCE_COLUMNS_HEADERS: 'produce-columns-headers',
 } as const
 
 export interface WelcomeFrame {

@@ -6,6 +6,7 @@ import type { EncodedRecord } from '../kafka/device-writer.ts'
 import type { TopicCatalog } from '../kafka/topic-catalog.ts'
 import { mayProduce } from '../auth/topic-acl.ts'
 import { isStandardBase64 } from './base64.ts'
+import { kafkaHeaders, noHeaders } from './headers.ts'
 
 export interface DecodeContext {
   identity: DeviceIdentity
@@ -18,7 +19,6 @@ export interface DecodeContext {
 }
 
 const maxFutureMs = 55 * 60 * 1000
-const noHeaders: Map<Buffer, Buffer> = new Map()
 
 function valueBytes(record: ProduceRecord, context: DecodeContext, cursor: { at: number }): Buffer {
   switch (record.encoding ?? 'json') {
@@ -113,25 +113,15 @@ async function decodeRecords(records: ProduceRecord[], context: DecodeContext): 
       checkedTopics.add(topic)
     }
     const value = valueBytes(record, context, cursor)
-    // Most records carry no headers: they share one empty map, which nothing mutates.
-    let headers = noHeaders
-    let size = value.length
-    if (record.headers) {
-      headers = new Map()
-      for (const [k, v] of Object.entries(record.headers)) {
-        const hk = Buffer.from(k, 'utf8')
-        const hv = Buffer.from(v, 'utf8')
-        headers.set(hk, hv)
-        size += hk.length + hv.length
-      }
-    }
+    const headers = record.headers ? kafkaHeaders(record.headers) : noHeaders
+    const size = value.length + headers.bytes
     if (size > context.maxRecordBytes) throw tooLarge(record.seq, size, context)
     if (record.timestamp !== undefined) checkTimestamp(record.seq, record.timestamp, context)
     out.push({
       seq: record.seq,
       topic,
       value,
-      headers,
+      headers: headers.map,
       timestamp: record.timestamp === undefined ? receivedAt : BigInt(record.timestamp),
     })
   }
@@ -141,7 +131,7 @@ async function decodeRecords(records: ProduceRecord[], context: DecodeContext): 
 
 // The columnar form: one topic check, and each value a slice of the payload.
 async function decodeColumns(columns: ProduceColumns, context: DecodeContext): Promise<EncodedRecord[]> {
-  const { seq, sizes, timestampDeltas } = columns
+  const { seq, sizes, timestampDeltas, headers } = columns
   const binary = context.binary
   if (!binary) {
     throw new BridgeError(ErrorCodes.VALUE_INVALID, '"columns" is only valid in a binary frame (protocol §6.3)')
@@ -152,6 +142,15 @@ async function decodeColumns(columns: ProduceColumns, context: DecodeContext): P
       `columns has ${sizes.length} sizes but ${timestampDeltas.length} timestampDeltas; send one of each per record`,
     )
   }
+  // An array names each record's headers; an object, encoded once here, every record's.
+  const perRecord = Array.isArray(headers) ? headers : undefined
+  if (perRecord && perRecord.length !== sizes.length) {
+    throw new BridgeError(
+      ErrorCodes.BAD_FRAME,
+      `columns has ${sizes.length} sizes but ${perRecord.length} headers; send one entry (or null) per record`,
+    )
+  }
+  const shared = headers === undefined || Array.isArray(headers) ? noHeaders : kafkaHeaders(headers)
   if (seq + sizes.length - 1 > Number.MAX_SAFE_INTEGER) {
     throw new BridgeError(ErrorCodes.BAD_FRAME, `columns: seq ${seq} + ${sizes.length} records passes 2^53 - 1`)
   }
@@ -164,7 +163,11 @@ async function decodeColumns(columns: ProduceColumns, context: DecodeContext): P
   let timestamp = receivedAt
   for (let i = 0; i < sizes.length; i++) {
     const size = sizes[i] as number
-    if (size > context.maxRecordBytes) throw tooLarge(seq + i, size, context)
+    const entry = perRecord?.[i]
+    const recordHeaders = entry ? kafkaHeaders(entry) : shared
+    if (size + recordHeaders.bytes > context.maxRecordBytes) {
+      throw tooLarge(seq + i, size + recordHeaders.bytes, context)
+    }
     if (at + size > binary.length) {
       throw invalid(seq + i, `its size ${size} runs past the end of the frame's payload`)
     }
@@ -177,7 +180,7 @@ async function decodeColumns(columns: ProduceColumns, context: DecodeContext): P
       checkTimestamp(seq + i, time, context)
       timestamp = BigInt(time)
     }
-    out[i] = { seq: seq + i, topic, value: binary.subarray(at, at + size), headers: noHeaders, timestamp }
+    out[i] = { seq: seq + i, topic, value: binary.subarray(at, at + size), headers: recordHeaders.map, timestamp }
     at += size
   }
   if (at !== binary.length) throw unclaimedPayload(binary, at)

@@ -231,7 +231,7 @@ export class DeviceSession {
         heartbeatMs: limits.heartbeatMs,
       },
       tokenExpiresAt: this.#identity.expiresAt,
-      features: [Features.PRODUCE_COLUMNS],
+      features: [Features.PRODUCE_COLUMNS, Features.PRODUCE_COLUMNS_HEADERS],
     })
     this.#ctx.models?.welcomed(this)
   }

@@ -43,6 +43,31 @@ describe('client frame parsing', () => {
     )
   })
 
+  it('takes columns headers as one object or one entry per record, and refuses bad ones as in records', () => {
+    const binary = (columns: object) =>
+      parseClientFrame(Buffer.from(encodeBinaryProduce({ type: 'produce', columns } as never, [])), true)
+    const object = binary({ seq: 1, sizes: [0, 0], headers: { line: '3' } }).frame
+    expect(object.type === 'produce' && object.columns?.headers).toEqual({ line: '3' })
+    const array = binary({ seq: 1, sizes: [0, 0], headers: [{ line: '3' }, null] }).frame
+    expect(array.type === 'produce' && array.columns?.headers).toEqual([{ line: '3' }, null])
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`h${i}`, 'v']))
+    for (const headers of [many, { ['n'.repeat(129)]: 'v' }, { n: 'v'.repeat(4097) }, { n: 1 }]) {
+      const asRecords = codeOf(() =>
+        parse(JSON.stringify({ type: 'produce', records: [{ seq: 1, value: 1, headers }] })),
+      )
+      expect(asRecords).toBe(ErrorCodes.BAD_FRAME)
+      expect(codeOf(() => binary({ seq: 1, sizes: [0], headers }))).toBe(asRecords)
+      expect(codeOf(() => binary({ seq: 1, sizes: [0, 0], headers: [null, headers] }))).toBe(asRecords)
+    }
+    // null stands for a record without headers only as an entry of the array.
+    expect(codeOf(() => binary({ seq: 1, sizes: [0], headers: null }))).toBe(ErrorCodes.BAD_FRAME)
+    expect(codeOf(() => binary({ seq: 1, sizes: [0, 0], headers: [] }))).toBe(ErrorCodes.BAD_FRAME)
+    // The failing entry is named, not "must match a schema in anyOf".
+    expect(() => binary({ seq: 1, sizes: [0, 0], headers: [null, many] })).toThrow(
+      'produce frame: /columns/headers/1 must NOT have more than 32 properties',
+    )
+  })
+
   it('splits a binary produce frame into its header and payload', () => {
     const payload = Uint8Array.from([9, 8, 7])
     const frame = encodeBinaryProduce({ type: 'produce', records: [{ seq: 1, value: 3, encoding: 'binary' }] }, [

@@ -193,6 +193,21 @@ describe('Link', () => {
     expect(new Set(newer.forms)).toEqual(new Set(['columns']))
   })
 
+  it('describes records with headers as columns only to a bridge that also takes their headers', async () => {
+    const headed = async () => {
+      const outbox = new MemoryOutbox()
+      for (let i = 0; i < 120; i++) await outbox.append({ value: i, headers: { line: String(i % 3) } })
+      return outbox
+    }
+    const columnsOnly = fakeBridge({ features: ['produce-columns'] })
+    await drain(await headed(), columnsOnly, 120)
+    expect(new Set(columnsOnly.forms)).toEqual(new Set(['records']))
+    const newer = fakeBridge({ features: ['produce-columns', 'produce-columns-headers'] })
+    await drain(await headed(), newer, 120)
+    expect(newer.seen).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
+    expect(new Set(newer.forms)).toEqual(new Set(['columns']))
+  })
+
   it('after an error frame resends from nextSeq, ignoring the stale frames behind it', async () => {
     const outbox = await outboxOf(300)
     const bridge = fakeBridge({ failFrame: 2 })

@@ -449,8 +449,10 @@ export class Link extends Emitter<LinkEvents> {
           this.#endSession(s, CloseCodes.NORMAL, 'outbox dropped unsent records; resuming')
           return
         }
-        const columns = s.welcome?.features?.includes(Features.PRODUCE_COLUMNS) === true
-        const frame = buildProduceFrame(entries, `${s.generation}-${++s.frameNo}`, maxBytes, { columns })
+        const features = s.welcome?.features ?? []
+        const columns = features.includes(Features.PRODUCE_COLUMNS)
+        const columnHeaders = columns && features.includes(Features.PRODUCE_COLUMNS_HEADERS)
+        const frame = buildProduceFrame(entries, `${s.generation}-${++s.frameNo}`, maxBytes, { columns, columnHeaders })
         if (!frame) {
           if (s.inFlight.length) return // Wait for credits to come back.
           this.#fail({

@@ -121,6 +121,86 @@ describe('buildProduceFrame, columns', () => {
   })
 })
 
+describe('buildProduceFrame, columns with headers', () => {
+  const withHeaders = { columns: true, columnHeaders: true }
+  const headerOf = (frame: ReturnType<typeof buildProduceFrame>) => {
+    if (!frame) throw new Error('no frame')
+    return decodeBinaryProduce(frame.data).frame
+  }
+
+  it('sends headers every record shares once, as an object, compared by content', () => {
+    // Equal, not the same object: as records read back from an outbox are.
+    const entries = Array.from({ length: 5 }, (_, i) => entry(i + 1, `${i}`, { headers: { line: '3', ünit: '°C' } }))
+    const header = headerOf(buildProduceFrame(entries, '0-1', 1 << 20, withHeaders))
+    expect(header.records).toBeUndefined()
+    expect(header.columns?.headers).toEqual({ line: '3', ünit: '°C' })
+    expect(header.columns?.sizes).toHaveLength(5)
+  })
+
+  it('sends one entry per record, null for none, when the headers differ', () => {
+    const entries = [
+      entry(1, 'a', { headers: { line: '3' } }),
+      entry(2, 'b', { headers: { line: '3' } }),
+      entry(3, 'c'),
+      entry(4, 'd', { headers: { line: '4' } }),
+      // The same names and values in another order reach Kafka in another order.
+      entry(5, 'e', { headers: { b: '2', a: '1' } }),
+      entry(6, 'f', { headers: { a: '1', b: '2' } }),
+    ]
+    const header = headerOf(buildProduceFrame(entries, '0-1', 1 << 20, withHeaders))
+    expect(header.columns?.headers).toEqual([
+      { line: '3' },
+      { line: '3' },
+      null,
+      { line: '4' },
+      { b: '2', a: '1' },
+      { a: '1', b: '2' },
+    ])
+    // Headers that start after records without: nulls first.
+    const late = headerOf(
+      buildProduceFrame([entry(1, 'a'), entry(2, 'b', { headers: { h: 'v' } })], '0-1', 1e6, withHeaders),
+    )
+    expect(late.columns?.headers).toEqual([null, { h: 'v' }])
+  })
+
+  it('sends no headers property when no record has headers', () => {
+    const header = headerOf(buildProduceFrame([entry(1, 'a'), entry(2, 'b')], '0-1', 1 << 20, withHeaders))
+    expect(header.columns && 'headers' in header.columns).toBe(false)
+  })
+
+  it('falls back to records for records with headers when the bridge does not take them in columns', () => {
+    const entries = Array.from({ length: 5 }, (_, i) => entry(i + 1, `${i}`, { headers: { line: '3' } }))
+    expect(headerOf(buildProduceFrame(entries, '0-1', 1 << 20, columns)).records).toHaveLength(5)
+    expect(
+      headerOf(buildProduceFrame(entries, '0-1', 1 << 20, { columns: false, columnHeaders: true })).records,
+    ).toHaveLength(5)
+  })
+
+  it('fills a frame to the byte in either form, its size counted before it is built', () => {
+    const shared = { line: '3', ünit: '°C' }
+    const runs = {
+      object: Array.from({ length: 40 }, (_, i) => entry(i + 1, 'v'.repeat(i * 7), { headers: { ...shared } })),
+      // Agreeing at first, so the form changes from object to array part way.
+      array: Array.from({ length: 40 }, (_, i) =>
+        entry(i + 1, 'v'.repeat(i * 7), i < 12 ? { headers: shared } : i % 3 ? { headers: { n: `€${i}` } } : {}),
+      ),
+    }
+    for (const [form, entries] of Object.entries(runs)) {
+      for (let maxBytes = 150; maxBytes < 7000; maxBytes += 97) {
+        const frame = buildProduceFrame(entries, '3-9', maxBytes, withHeaders)
+        if (!frame) throw new Error(`no ${form} frame at ${maxBytes}`)
+        expect(frame.data.length, `${form} at ${maxBytes}`).toBeLessThanOrEqual(maxBytes)
+        expect(buildProduceFrame(entries, '3-9', frame.data.length, withHeaders)?.count).toBe(frame.count)
+        expect(buildProduceFrame(entries, '3-9', frame.data.length - 1, withHeaders)?.count ?? 0).toBe(frame.count - 1)
+        const headers = headerOf(frame).columns?.headers
+        expect(headers, `${form} at ${maxBytes}`).toEqual(
+          form === 'object' || frame.count <= 12 ? shared : entries.slice(0, frame.count).map((e) => e.headers ?? null),
+        )
+      }
+    }
+  })
+})
+
 describe('buildProduceFrame, timestamps', () => {
   // A fraction of a ms (performance.timeOrigin + performance.now()), and what an
   // older agent's outbox may hold: NaN, negative. Sent as whole ms, or the append time.

@@ -5,11 +5,12 @@
 // values skip base64, and the frame's size (what the bridge counts against
 // credits and maxFrameBytes) is known exactly before it is built.
 //
-// Records of one topic without headers, the usual case, go as `columns` to a
-// bridge that accepts them: a few bytes of header per record instead of a
-// JSON object each, less for the link to carry and for the bridge to parse.
-// Other records, and every record to an older bridge, go as `records`.
-import { encodeBinaryFrame } from '../../protocol/v1.ts'
+// Records of one topic, the usual case, go as `columns` to a bridge that
+// accepts them: a few bytes of header per record instead of a JSON object
+// each, less for the link to carry and for the bridge to parse. Records with
+// headers go so only to a bridge that also takes headers in columns. Other
+// records, and every record to an older bridge, go as `records`.
+import { encodeBinaryFrame, type RecordHeaders } from '../../protocol/v1.ts'
 import { isEpochMs, type OutboxEntry } from '../outbox/record.ts'
 
 /** UTF-8 byte length of a string without encoding it. */
@@ -41,20 +42,27 @@ interface FramePlan {
   count: number
 }
 
+/** What the bridge accepts, from the features its welcome lists. */
+export interface FrameForms {
+  /** `columns` (`produce-columns`). */
+  columns: boolean
+  /** `headers` in columns (`produce-columns-headers`); without it records with headers go as `records`. */
+  columnHeaders?: boolean
+}
+
 /**
  * The longest prefix of `entries` that fits in one frame of at most
- * maxBytes; undefined when even the first record does not fit. `columns`:
- * whether the bridge accepts them (its welcome lists `produce-columns`).
+ * maxBytes; undefined when even the first record does not fit.
  */
 export function buildProduceFrame(
   entries: OutboxEntry[],
   id: string,
   maxBytes: number,
-  options: { columns: boolean },
+  forms: FrameForms,
 ): BuiltFrame | undefined {
   const first = entries[0]
   if (!first) return undefined
-  const plan = choosePlan(entries, id, maxBytes, options.columns)
+  const plan = choosePlan(entries, id, maxBytes, forms)
   if (!plan) return undefined
   // The payloads are copied once, into the frame that was chosen.
   const payloads = entries.slice(0, plan.count).map((e) => e.payload)
@@ -62,8 +70,8 @@ export function buildProduceFrame(
   return { data, fromSeq: first.seq, toSeq: first.seq + plan.count - 1, count: plan.count }
 }
 
-function choosePlan(entries: OutboxEntry[], id: string, maxBytes: number, columns: boolean): FramePlan | undefined {
-  const uniform = columns ? uniformRun(entries) : 0
+function choosePlan(entries: OutboxEntry[], id: string, maxBytes: number, forms: FrameForms): FramePlan | undefined {
+  const uniform = forms.columns ? uniformRun(entries, forms.columnHeaders === true) : 0
   const byColumns = uniform > 0 ? columnsPlan(entries, uniform, id, maxBytes) : undefined
   // Stopped by size or holding everything: a records frame could hold no more.
   if (byColumns && (byColumns.count < uniform || uniform === entries.length)) return byColumns
@@ -74,11 +82,11 @@ function choosePlan(entries: OutboxEntry[], id: string, maxBytes: number, column
   return byColumns && (!byRecords || byColumns.count * 2 >= byRecords.count) ? byColumns : byRecords
 }
 
-/** How many leading entries share the first's topic and carry no headers. */
-function uniformRun(entries: OutboxEntry[]): number {
+/** How many leading entries share the first's topic and (unless `headers`) carry no headers. */
+function uniformRun(entries: OutboxEntry[], headers: boolean): number {
   const topic = entries[0]?.topic
   let n = 0
-  while (n < entries.length && entries[n]?.topic === topic && entries[n]?.headers === undefined) n++
+  while (n < entries.length && entries[n]?.topic === topic && (headers || entries[n]?.headers === undefined)) n++
   return n
 }
 
@@ -87,10 +95,12 @@ function columnsPlan(entries: OutboxEntry[], limit: number, id: string, maxBytes
   const topic = first.topic === undefined ? '' : `,"topic":${JSON.stringify(first.topic)}`
   const head = `{"type":"produce","id":${JSON.stringify(id)},"columns":{"seq":${first.seq}${topic},"sizes":[`
   const middle = '],"timestampDeltas":['
-  const end = ']}}'
-  let bytes = 4 + utf8Length(head) + middle.length + end.length
+  // After the deltas' "]" and the headers, if any.
+  const end = '}}'
+  let bytes = 4 + utf8Length(head) + middle.length + 1 + end.length
   const sizes: number[] = []
   const deltas: number[] = []
+  const headers = new HeadersColumn(first.headers)
   let previous = 0
   for (let i = 0; i < limit; i++) {
     const entry = entries[i] as OutboxEntry
@@ -99,14 +109,93 @@ function columnsPlan(entries: OutboxEntry[], limit: number, id: string, maxBytes
     const delta = timestamp - previous
     // Digits only, and a comma before every entry but the first of each list.
     const grow = String(size).length + String(delta).length + (i ? 2 : 0) + size
-    if (bytes + grow > maxBytes) break
+    if (bytes + grow + headers.measure(entry.headers, i) > maxBytes) break
     bytes += grow
+    headers.accept(i)
     sizes.push(size)
     deltas.push(delta)
     previous = timestamp
   }
   if (sizes.length === 0) return undefined
-  return { header: `${head}${sizes.join(',')}${middle}${deltas.join(',')}${end}`, count: sizes.length }
+  return {
+    header: `${head}${sizes.join(',')}${middle}${deltas.join(',')}]${headers.json()}${end}`,
+    count: sizes.length,
+  }
+}
+
+/**
+ * The `headers` of a columns frame as records join it: none while no record
+ * has any, one object while every record has the first's, else one entry per
+ * record. A record without headers costs nothing here before the array form.
+ */
+class HeadersColumn {
+  readonly #first: RecordHeaders | undefined
+  readonly #firstJson: string
+  readonly #firstBytes: number
+  /** One JSON entry per record once the records differ; undefined while they agree. */
+  #entries: string[] | undefined
+  /** UTF-8 bytes of #entries joined by commas. */
+  #entriesBytes = 0
+  /** The measured record's entry when it needs (or is already in) the array form. */
+  #pending: string | undefined
+
+  constructor(first: RecordHeaders | undefined) {
+    this.#first = first
+    this.#firstJson = entryJson(first)
+    this.#firstBytes = utf8Length(this.#firstJson)
+  }
+
+  /** Bytes of `,"headers":…` if record `i`, with `headers`, joins records 0..i-1; accept() lets it join. */
+  measure(headers: RecordHeaders | undefined, i: number): number {
+    this.#pending = undefined
+    if (!this.#entries && sameHeaders(headers, this.#first)) {
+      return this.#first === undefined ? 0 : ',"headers":'.length + this.#firstBytes
+    }
+    this.#pending = entryJson(headers)
+    return ',"headers":[]'.length + this.#bytesBefore(i) + (i ? 1 : 0) + utf8Length(this.#pending)
+  }
+
+  accept(i: number): void {
+    const entry = this.#pending
+    if (entry === undefined) return
+    if (!this.#entries) {
+      this.#entriesBytes = this.#bytesBefore(i)
+      this.#entries = new Array<string>(i).fill(this.#firstJson)
+    }
+    this.#entries.push(entry)
+    this.#entriesBytes += (i ? 1 : 0) + utf8Length(entry)
+  }
+
+  json(): string {
+    if (this.#entries) return `,"headers":[${this.#entries.join(',')}]`
+    return this.#first === undefined ? '' : `,"headers":${this.#firstJson}`
+  }
+
+  /** Array entries of records 0..i-1: while they agreed, each is the first's. */
+  #bytesBefore(i: number): number {
+    return this.#entries ? this.#entriesBytes : i * this.#firstBytes + Math.max(0, i - 1)
+  }
+}
+
+function entryJson(headers: RecordHeaders | undefined): string {
+  return headers === undefined ? 'null' : JSON.stringify(headers)
+}
+
+/**
+ * Whether two records' headers reach Kafka alike: the same object, or the
+ * same names in the same order with the same values. No serialising.
+ */
+function sameHeaders(a: RecordHeaders | undefined, b: RecordHeaders | undefined): boolean {
+  if (a === b) return true
+  if (a === undefined || b === undefined) return false
+  const names = Object.keys(a)
+  const others = Object.keys(b)
+  if (names.length !== others.length) return false
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k] as string
+    if (name !== others[k] || a[name] !== b[name]) return false
+  }
+  return true
 }
 
 /**
