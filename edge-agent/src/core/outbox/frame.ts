@@ -9,7 +9,8 @@
 import { crc32c } from './crc32c.ts'
 import type { OutboxEncoding, OutboxEntry } from './record.ts'
 
-const FRAME_HEADER_BYTES = 8
+/** Length and CRC32C, before each frame's body. */
+export const FRAME_HEADER_BYTES = 8
 const BODY_FIXED_BYTES = 32
 const VERSION = 1
 const encodings: OutboxEncoding[] = ['json', 'text', 'bytes']

@@ -1,6 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FileOutbox } from './file-outbox.ts'
 
@@ -98,6 +100,40 @@ describe('FileOutbox', () => {
     await b.peek(1, 1000, 1 << 20)
     expect(corrupt).toHaveLength(1)
     expect(b.stats().corrupted).toBe(1)
+    await b.close()
+  })
+
+  it('a damaged length field: the records it hides go out as markers, the next segment as written', async () => {
+    const dir = freshDir()
+    const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+    await fill(a, 1, 100)
+    await a.close()
+    // The third record's length now runs far past the end of the oldest (sealed) segment.
+    const file = join(dir, segments(dir)[0] as string)
+    const bytes = readFileSync(file)
+    const third = 8 + bytes.readUInt32LE(0) + 8 + bytes.readUInt32LE(8 + bytes.readUInt32LE(0))
+    bytes.writeUInt32LE(0x7ffffff0, third)
+    writeFileSync(file, bytes)
+    const inFirst = segments(dir).length > 1 ? Number(segments(dir)[1]?.slice(0, 20)) - 1 : 100
+
+    const b = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+    const corrupt: number[] = []
+    b.on('corrupt', (c) => corrupt.push(c.seq))
+    const page = await b.peek(1, 1000, 1 << 20)
+    expect(page.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, k) => k + 1))
+    const hidden = Array.from({ length: inFirst - 2 }, (_, k) => k + 3)
+    expect(corrupt.sort((x, y) => x - y)).toEqual(hidden)
+    for (const seq of hidden) expect(page[seq - 1]).toMatchObject({ headers: { 'kafka-edge-corrupt': 'crc32c' } })
+    expect(JSON.parse(text((page[1] as { payload: Uint8Array }).payload)).i).toBe(2)
+    expect(JSON.parse(text((page[inFirst] as { payload: Uint8Array }).payload)).i).toBe(inFirst + 1)
+    expect(b.stats().corrupted).toBe(hidden.length)
+    // A read from inside the hidden records marks from there on, and counts nothing twice.
+    const again = await b.peek(5, 2, 1 << 20)
+    expect(again.map((e) => [e.seq, e.headers?.['kafka-edge-corrupt']])).toEqual([
+      [5, 'crc32c'],
+      [6, 'crc32c'],
+    ])
+    expect(b.stats().corrupted).toBe(hidden.length)
     await b.close()
   })
 
@@ -204,6 +240,51 @@ describe('FileOutbox', () => {
     expect(page.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15])
     expect(a.stats()).toMatchObject({ depth: 5, dropped: { ttl: 10, overflow: 0 } })
     await a.close()
+  })
+
+  it('a write that fails (file size limit) refuses later appends, loses no resolved record, and close() frees the directory', () => {
+    const dir = freshDir()
+    const outboxModule = fileURLToPath(new URL('./file-outbox.ts', import.meta.url))
+    // A child under `ulimit -f 16` (8 KiB per file): Node ignores SIGXFSZ, so the write fails with EFBIG.
+    const child = `
+      const { FileOutbox } = await import(${JSON.stringify(outboxModule)})
+      const dir = process.argv[1]
+      const a = await FileOutbox.open(dir)
+      let resolved = 0, failed
+      for (let i = 1; i <= 500 && !failed; i++) {
+        await a.append({ value: { i, pad: 'p'.repeat(100) } }).then(() => resolved++, (e) => { failed = e.code + ': ' + e.message })
+      }
+      const late = await a.append({ value: { late: true } }).catch((e) => e.code)
+      await a.close()
+      const b = await FileOutbox.open(dir)
+      const page = await b.peek(1, 1000, 1 << 20)
+      console.log(JSON.stringify({ resolved, failed, late, kept: page.map((e) => JSON.parse(new TextDecoder().decode(e.payload)).i), nextSeq: b.nextSeq }))
+      await b.close()
+    `
+    const out = execFileSync(
+      'sh',
+      [
+        '-c',
+        'ulimit -f 16; exec "$0" "$@"',
+        process.execPath,
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        child,
+        dir,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    )
+    const result = JSON.parse(out.trim().split('\n').pop() as string)
+    expect(result.failed).toMatch(/^E_OUTBOX_CLOSED: .*write failed: .*EFBIG/)
+    expect(result.late).toBe('E_OUTBOX_CLOSED')
+    expect(result.resolved).toBeGreaterThan(10)
+    // Reopened in the same process: the lock was released. Every resolved append is there, nothing else.
+    expect(result.kept).toEqual(Array.from({ length: result.resolved }, (_, k) => k + 1))
+    expect(result.nextSeq).toBe(result.resolved + 1)
   })
 
   it('one process per directory', async () => {

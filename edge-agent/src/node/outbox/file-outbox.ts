@@ -36,6 +36,8 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   readonly #oldest: OldestRecord
   readonly #meta: MetaWriter
   #closed = false
+  /** A write failed: appends are refused, but close() still releases the directory. */
+  #failed = false
   #ttlTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor(
@@ -72,7 +74,7 @@ export class FileOutbox extends SeqOutbox implements Outbox {
       },
       resolved: () => this.emit('appended', { seq: this.durableSeq }),
       failed: () => {
-        this.#closed = true
+        this.#failed = true
       },
     })
     if (this.#options.ttlMs) {
@@ -134,7 +136,7 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   protected override persistRelease(): void {
     // Once closed (or a write failed) nothing more is batched: a release lost
     // here is like any lost ack, its records are resent and acked as duplicates.
-    if (!this.#closed) this.#meta.schedule()
+    if (!this.#closed && !this.#failed) this.#meta.schedule()
     this.#oldest.scheduleRefresh()
   }
 
@@ -197,8 +199,11 @@ export class FileOutbox extends SeqOutbox implements Outbox {
     await this.#appends.drain()
     this.#closed = true
     clearInterval(this.#ttlTimer)
-    await this.#meta.flush()
-    await this.#log.close()
-    this.#unlock()
+    try {
+      if (!this.#failed) await this.#meta.flush()
+    } finally {
+      await this.#log.close().catch(() => {})
+      this.#unlock()
+    }
   }
 }

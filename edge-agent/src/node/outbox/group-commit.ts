@@ -49,6 +49,8 @@ export class GroupCommit {
   #waiting: Pending[] = []
   #admitting = false
   #flushing: Promise<void> | undefined
+  /** Set by a failed write: nothing is written after it. */
+  #failure: OutboxError | undefined
 
   constructor(log: SegmentLog, state: SeqState, limits: GroupCommitLimits, hooks: GroupCommitHooks) {
     this.#log = log
@@ -67,6 +69,7 @@ export class GroupCommit {
    * seq once it is durable, rejects with E_OUTBOX_FULL or E_OUTBOX_CLOSED.
    */
   add(frame: Uint8Array): Promise<number> {
+    if (this.#failure) return Promise.reject(this.#failure)
     return new Promise((resolve, reject) => {
       const pending: Pending = { lsn: 0, frame, resolve, reject }
       if (this.#waiting.length || this.#mustWait(frame.length)) {
@@ -173,7 +176,9 @@ export class GroupCommit {
           }
         } catch (error) {
           const failure = new OutboxError('E_OUTBOX_CLOSED', `write failed: ${(error as Error).message}`)
-          for (const p of [...group, ...this.#pending.splice(0)]) p.reject(failure)
+          this.#failure = failure
+          // Appends waiting for room too: admitted later, they would be written after the failure.
+          for (const p of [...group, ...this.#pending.splice(0), ...this.#waiting.splice(0)]) p.reject(failure)
           this.#pendingBytes = 0
           this.#hooks.failed()
         }

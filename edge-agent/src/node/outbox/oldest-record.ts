@@ -68,6 +68,8 @@ export class OldestRecord {
     for (;;) {
       const length = frameLengthAt(chunk, pos)
       if (length === undefined || pos + length > chunk.length) {
+        // A damaged length field: no age to learn here (and no buffer of its size to allocate).
+        if (length !== undefined && chunkAt + pos + length > segment.size) return
         chunkAt += pos
         pos = 0
         chunk = await readAt(segment.path, chunkAt, Math.max(length ?? 0, 256 * 1024))

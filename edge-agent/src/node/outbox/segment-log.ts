@@ -4,7 +4,7 @@
 // record in them is released.
 import { type FileHandle, open, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type FrameRead, frameLengthAt, readFrame } from '../../core/outbox/frame.ts'
+import { type FrameRead, FRAME_HEADER_BYTES, frameLengthAt, readFrame } from '../../core/outbox/frame.ts'
 import type { OutboxEntry } from '../../core/outbox/record.ts'
 import { syncDir } from '../durable-file.ts'
 import { readAt, type Segment, segmentName } from './segment.ts'
@@ -59,7 +59,13 @@ export class SegmentLog {
   /** Appends a group of frames to the active segment: one write, one fdatasync. */
   async append(frames: Uint8Array[], bytes: number): Promise<void> {
     const active = this.active
-    await this.#active.write(Buffer.concat(frames, bytes), 0, bytes)
+    const data = Buffer.concat(frames, bytes)
+    // A write cut short (a full disk, a file size limit) leaves the rest; the next one says why.
+    for (let done = 0; done < bytes; ) {
+      const { bytesWritten } = await this.#active.write(data, done, bytes - done)
+      if (bytesWritten === 0) throw new Error('the segment file took no more bytes')
+      done += bytesWritten
+    }
     await this.#active.datasync()
     active.size += bytes
   }
@@ -149,16 +155,25 @@ export class SegmentLog {
       Math.max(64 * 1024, Math.min(limit.maxBytes + 4096, 8 * 1024 * 1024)),
     )
     let at = 0
+    // Whether `chunk` was read from where the current frame starts: still short then, the file is.
+    let refilled = false
     while (lsn <= lastLsn && out.length < limit.maxRecords) {
       const length = frameLengthAt(chunk, at)
       if (length === undefined || at + length > chunk.length) {
-        if (chunkAt + at >= segment.size) break
+        const need = length ?? FRAME_HEADER_BYTES
+        if (refilled || chunkAt + at + need > segment.size) {
+          // A damaged length field, or a file shorter than written: the frames from here to the
+          // segment's end cannot be found, so each of their lsns goes out as a corruption marker.
+          this.#cursor = { lsn, segment: segment.firstLsn, offset: chunkAt + at }
+          return { entries: out, nextLsn: this.#unframed(Math.max(lsn, fromLsn), lastLsn, limit, out) }
+        }
         chunkAt += at
-        chunk = await readAt(segment.path, chunkAt, Math.max(length ?? 0, 256 * 1024))
+        chunk = await readAt(segment.path, chunkAt, Math.max(need, 256 * 1024))
         at = 0
-        if (chunk.length === 0) break
+        refilled = true
         continue
       }
+      refilled = false
       if (lsn < fromLsn) {
         at += length
         lsn++
@@ -172,6 +187,19 @@ export class SegmentLog {
     }
     this.#cursor = { lsn, segment: segment.firstLsn, offset: chunkAt + at }
     return { entries: out, nextLsn: lsn }
+  }
+
+  /**
+   * Markers for the lsns from `fromLsn` through `lastLsn` that no frame can
+   * be read for, as many as the read takes; returns the next lsn. The
+   * cursor stays before them, so a later read comes back and marks on.
+   */
+  #unframed(fromLsn: number, lastLsn: number, limit: ReadLimit, out: OutboxEntry[]): number {
+    const read: FrameRead = { kind: 'corrupt', reason: 'frame runs past the end of its segment file' }
+    let lsn = fromLsn
+    for (; lsn <= lastLsn && out.length < limit.maxRecords; lsn++)
+      out.push(this.#entryAt(lsn, read, FRAME_HEADER_BYTES))
+    return lsn
   }
 
   close(): Promise<void> {
