@@ -17,11 +17,26 @@ export const noHeaders: KafkaHeaders = { map: new Map(), bytes: 0 }
 export function kafkaHeaders(headers: RecordHeaders): KafkaHeaders {
   const map = new Map<Buffer, Buffer>()
   let bytes = 0
-  for (const [name, value] of Object.entries(headers)) {
-    const k = Buffer.from(name, 'utf8')
+  for (const name in headers) {
+    const value = headers[name] as string
+    const k = names.get(name) ?? internName(name)
     const v = Buffer.from(value, 'utf8')
     map.set(k, v)
     bytes += k.length + v.length
   }
   return { map, bytes }
+}
+
+// A fleet uses a handful of header names (a trace id, a schema) on every
+// record: each name is encoded once, not per record. Nothing mutates these
+// buffers; the batch encoder copies them. Bounded against a device that makes
+// up names.
+const names = new Map<string, Buffer>()
+const maxNames = 1024
+
+function internName(name: string): Buffer {
+  if (names.size >= maxNames) names.clear()
+  const b = Buffer.from(name, 'utf8')
+  names.set(name, b)
+  return b
 }
