@@ -91,6 +91,8 @@ export interface ReadOptions {
   idleMs?: number
   readCommitted?: boolean
   groupId?: string
+  /** Another cluster than the shared test broker (a test's own broker). */
+  brokers?: string[]
 }
 
 export type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
@@ -100,7 +102,7 @@ export async function readTopic(topic: string, options: ReadOptions = {}): Promi
   const consumer = new Consumer({
     clientId: 'test-reader',
     groupId: options.groupId ?? `test-reader-${randomUUID()}`,
-    bootstrapBrokers: brokers(),
+    bootstrapBrokers: options.brokers ?? brokers(),
     isolationLevel:
       options.readCommitted === false ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
     maxWaitTime: 200,
