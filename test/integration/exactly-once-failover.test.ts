@@ -89,9 +89,22 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     })
   }
 
-  it("a crashed bridge's open transaction does not hold up other devices' claims on its state partition", async () => {
+  it("a crashed bridge's open transaction does not hold up other devices' claims on its state partition, and live bridges there are spared", async () => {
     const crashedId = 'dev-crashed-holder'
     const prefix = `it-crash-${randomUUID().slice(0, 8)}`
+    const partitions = bridgeConfig(topics).kafka?.partitions as number
+    const statePartition = partitionOf(crashedId, partitions)
+    const onStatePartition = (name: string) => {
+      for (let i = 0; ; i++) if (partitionOf(`${name}-${i}`, partitions) === statePartition) return `${name}-${i}`
+    }
+    // A live bridge that claimed a device on the same state partition: the fence must not touch it.
+    const live = await startTestBridge(topics)
+    bridges.push(live)
+    const neighbourId = onStatePartition('dev-live-neighbour')
+    const neighbour = await DeviceClient.connect(live.url, { token: await deviceToken(neighbourId) })
+    await neighbour.hello()
+    neighbour.sendRange(1, 5, (s) => value(neighbourId, s))
+    await neighbour.ackedThrough(5)
     const doomed = await spawnBridge(
       bridgeConfig(topics, {
         testFaults: { crashOnTransaction: 2, crashAt: 'before-commit' },
@@ -109,17 +122,23 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     expect(await ongoingTransactions(prefix)).toHaveLength(1)
 
     // A device the crashed bridge never held, whose state shares the partition its open transaction blocks.
-    const partitions = bridgeConfig(topics).kafka?.partitions as number
-    const statePartition = partitionOf(crashedId, partitions)
-    let otherId = ''
-    for (let i = 0; otherId === ''; i++)
-      if (partitionOf(`dev-bystander-${i}`, partitions) === statePartition) otherId = `dev-bystander-${i}`
-    const other = await DeviceClient.connect((bridges[0] as Bridge).url, { token: await deviceToken(otherId) })
+    const otherId = onStatePartition('dev-bystander')
+    const claimer = bridges[0] as Bridge
+    const fencedBefore = await metric(claimer, 'kafka_edge_fenced_transactional_ids_total')
+    const other = await DeviceClient.connect(claimer.url, { token: await deviceToken(otherId) })
     await other.hello()
     other.sendRange(1, 5, (s) => value(otherId, s))
-    // Its claim cannot be read back behind the open transaction: the bridge fences the partition's lanes after 3 s.
+    // Its claim cannot be read back behind the open transaction: after 3 s the bridge fences the lane stuck there.
     await other.ackedThrough(5, 25_000)
     other.close()
+    // The crashed bridge's lane alone: the live bridge, which claimed on the partition too, kept its epoch.
+    expect((await metric(claimer, 'kafka_edge_fenced_transactional_ids_total')) - fencedBefore).toBe(1)
+    neighbour.sendRange(6, 10, (s) => value(neighbourId, s))
+    await neighbour.ackedThrough(10)
+    expect(neighbour.closed).toBeUndefined()
+    expect(await metric(live, 'kafka_edge_transactions_aborted_total')).toBe(0)
+    neighbour.close()
+    expect(await seqsInKafka(topics.records, neighbourId, 10)).toEqual(seqRange(1, 10))
 
     expect(await seqsInKafka(topics.records, otherId, 5)).toEqual(seqRange(1, 5))
     // The fence aborted the crashed bridge's transaction: only what it committed is visible.

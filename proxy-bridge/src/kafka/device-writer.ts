@@ -27,15 +27,18 @@ export interface DeviceWriterContext {
   bridgeId: string
   /** Fences these transactional ids (InitProducerId), aborting what they left open, except this bridge's own; true when it fenced any. */
   fence(transactionalIds: readonly string[]): Promise<boolean>
+  /** Fences the other bridges' lanes whose transaction has been stuck open on this state partition. */
+  fenceStuck(statePartition: number): Promise<boolean>
 }
 
 // A claim not read back this soon may be stuck behind a crashed owner's open
 // transaction (readers stop there): fence the device's owners known so far.
 const claimFenceAfterMs = 1000
 // Still stuck: the open transaction may be a crashed bridge's that never held
-// this device but wrote to its state partition. Fence every other bridge's
-// lane that claimed a device there lately; a live one loses its transaction
-// in flight and retries it (transaction-lane.ts, #recover).
+// this device but wrote to its state partition. Fence the lanes that claimed
+// a device there lately and have a transaction stuck open on it
+// (stuck-transactions.ts); live lanes, whose transactions come and go, are
+// spared unless Kafka cannot say.
 const partitionFenceAfterMs = 3000
 const claimTimeoutMs = 30_000
 
@@ -120,7 +123,7 @@ export class DeviceWriter implements LaneMember {
       void this.#ctx.fence(view.owners(this.deviceId)).catch(() => {})
     }, claimFenceAfterMs)
     const unstickPartition = setTimeout(() => {
-      void this.#ctx.fence(view.partitionOwners(this.statePartition)).catch(() => {})
+      void this.#ctx.fenceStuck(this.statePartition).catch(() => {})
     }, partitionFenceAfterMs)
     try {
       const value = encodeState({

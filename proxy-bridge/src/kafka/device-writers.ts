@@ -2,6 +2,7 @@ import { DeviceWriter, type DeviceWriterContext } from './device-writer.ts'
 import { partitionOf } from './device-state.ts'
 import { Fencer } from './fencer.ts'
 import type { DeviceStateView } from './state-view.ts'
+import { stuckTransactions } from './stuck-transactions.ts'
 import { type LaneOptions, TransactionLane, transactionalProducer } from './transaction-lane.ts'
 
 export interface DeviceWritersOptions extends LaneOptions {
@@ -44,6 +45,7 @@ export class DeviceWriters {
       view: options.view,
       bridgeId: options.bridgeId,
       fence: (ids) => this.#fence(ids),
+      fenceStuck: (partition) => this.#fenceStuck(partition),
     }))
     this.#laneIds = new Set(this.#lanes.map(({ lane }) => lane.transactionalId))
     this.#fencer = new Fencer((id) => fenceTransactionalId(id, options), { onRound: options.onFence })
@@ -80,6 +82,18 @@ export class DeviceWriters {
     const others = transactionalIds.filter((id) => !this.#laneIds.has(id))
     await this.#fencer.fence(others)
     return others.length > 0
+  }
+
+  /**
+   * Fences the other bridges' lanes that claimed a device on this state
+   * partition lately and hold a transaction stuck open there; all of them
+   * when Kafka cannot say which.
+   */
+  async #fenceStuck(statePartition: number): Promise<boolean> {
+    const { brokers, clientId, stateTopic, view } = this.#options
+    const others = view.partitionOwners(statePartition).filter((id) => !this.#laneIds.has(id))
+    const stuck = await stuckTransactions(brokers, clientId, others, stateTopic, statePartition).catch(() => others)
+    return this.#fence(stuck)
   }
 
   /** The device's writer if this bridge has one (it may be idle). */

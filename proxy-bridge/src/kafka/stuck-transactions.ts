@@ -1,0 +1,99 @@
+import { Admin, Connection, describeTransactionsV0 } from '@platformatic/kafka'
+
+type TransactionStates = Awaited<ReturnType<typeof describeTransactionsV0.api.async>>['transactionStates']
+
+/** The one transaction each id has open (or last had), as its coordinator describes it. */
+interface Described {
+  state: string
+  producerId: bigint
+  producerEpoch: number
+  startedAt: bigint
+  partitions: Map<string, number[]>
+}
+
+/**
+ * Of `ids`, those whose transaction is open on `topic`/`partition` and has
+ * not moved in `settleMs`: what holds back read_committed readers there. A
+ * live lane commits every few milliseconds, so between two looks its open
+ * transaction (if any) is a new one; a crashed bridge's stays the same until
+ * it is fenced or times out. The broker's own start times are compared, so
+ * no clock of this host matters. Rejects when Kafka could not be asked.
+ */
+export async function stuckTransactions(
+  brokers: string[],
+  clientId: string,
+  ids: readonly string[],
+  topic: string,
+  partition: number,
+  settleMs = 500,
+): Promise<string[]> {
+  if (ids.length === 0) return []
+  const before = await describeTransactions(brokers, clientId, ids)
+  const open = [...before].filter(([, t]) => isOpenOn(t, topic, partition)).map(([id]) => id)
+  if (open.length === 0) return []
+  await new Promise((resolve) => setTimeout(resolve, settleMs))
+  const after = await describeTransactions(brokers, clientId, open)
+  return open.filter((id) => {
+    const a = before.get(id) as Described
+    const b = after.get(id)
+    return (
+      b !== undefined &&
+      isOpenOn(b, topic, partition) &&
+      b.producerId === a.producerId &&
+      b.producerEpoch === a.producerEpoch &&
+      b.startedAt === a.startedAt
+    )
+  })
+}
+
+function isOpenOn(t: Described, topic: string, partition: number): boolean {
+  return t.state === 'Ongoing' && (t.partitions.get(topic)?.includes(partition) ?? false)
+}
+
+/**
+ * Every broker answers for the transaction coordinators it leads and says
+ * NOT_COORDINATOR for the rest, so each is asked and the answers merged.
+ */
+async function describeTransactions(
+  brokers: string[],
+  clientId: string,
+  ids: readonly string[],
+): Promise<Map<string, Described>> {
+  const admin = new Admin({ clientId: `${clientId}-describe`, bootstrapBrokers: brokers })
+  const out = new Map<string, Described>()
+  try {
+    const { brokers: all } = await admin.metadata({ topics: [] })
+    for (const { host, port } of all.values()) {
+      const connection = new Connection(`${clientId}-describe`)
+      try {
+        await connection.connect(host, port)
+        for (const t of await describeOn(connection, ids)) {
+          if (t.errorCode !== 0) continue
+          out.set(t.transactionalId, {
+            state: t.transactionState,
+            producerId: t.producerId,
+            producerEpoch: t.producerEpoch,
+            startedAt: t.transactionStartTimeMs,
+            partitions: new Map(t.topics.map((x) => [x.topic, x.partitions])),
+          })
+        }
+      } finally {
+        await connection.close()
+      }
+    }
+  } finally {
+    await admin.close()
+  }
+  return out
+}
+
+/** The answer for every id, also when some ids carry an error (the client throws then, with the answer attached). */
+async function describeOn(connection: Connection, ids: readonly string[]): Promise<TransactionStates> {
+  try {
+    return (await describeTransactionsV0.api.async(connection, [...ids])).transactionStates
+  } catch (error) {
+    const response = (error as { response?: { transactionStates?: TransactionStates } }).response
+    if (response?.transactionStates) return response.transactionStates
+    throw error
+  }
+}
