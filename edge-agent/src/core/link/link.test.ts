@@ -277,4 +277,68 @@ describe('Link', () => {
     await link.stop()
     expect(cleared - before).toBeLessThan(10)
   })
+
+  it('a session that ends while the outbox is being read does not leave the next one idle', async () => {
+    // A slow disk: every read takes 100 ms.
+    class SlowOutbox extends MemoryOutbox {
+      override async peek(fromSeq: number, maxRecords: number, maxBytes: number) {
+        const entries = await super.peek(fromSeq, maxRecords, maxBytes)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        return entries
+      }
+    }
+    const outbox = new SlowOutbox()
+    for (let i = 0; i < 10; i++) await outbox.append({ value: i })
+    let connects = 0
+    let produced = 0
+    const factory: SocketFactory = (_url, _protocol, h) => {
+      const n = ++connects
+      let open = true
+      queueMicrotask(() => h.onOpen())
+      return {
+        send(data) {
+          if (typeof data !== 'string') {
+            produced++
+            return
+          }
+          if (JSON.parse(data).type !== 'hello') return
+          const welcome = { type: 'welcome', version: 1, deviceId: 'd', sessionId: `s${n}`, watermark: 0, limits }
+          queueMicrotask(() => h.onMessage(JSON.stringify({ ...welcome, tokenExpiresAt: Date.now() + 3_600_000 })))
+          // The first session ends while its first read is under way; the link reconnects at once.
+          if (n === 1)
+            setTimeout(() => {
+              if (!open) return
+              open = false
+              h.onClose(4403, 'token expired')
+            }, 20)
+        },
+        close() {
+          open = false
+        },
+      }
+    }
+    const link = new Link({ url: 'http://bridge', outbox, socket: factory, token: () => 't' })
+    link.start()
+    await expect.poll(() => produced, { timeout: 2000 }).toBeGreaterThan(0)
+    expect(connects).toBe(2)
+    await link.stop()
+  })
+
+  it('an outbox that fails when a session starts is reported, and the link neither crashes nor stops trying', async () => {
+    const outbox = new MemoryOutbox()
+    // As FileOutbox.resume does when writing the new numbering fails on a full disk.
+    outbox.resume = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
+    }
+    const bridge = fakeBridge()
+    const link = new Link({ url: 'http://bridge', outbox, socket: bridge.factory, token: () => 't' })
+    const errors: { code: string; message: string }[] = []
+    link.on('error', (e) => errors.push(e))
+    link.start()
+    await expect.poll(() => errors.length, { timeout: 2000 }).toBeGreaterThan(0)
+    expect(errors[0]).toMatchObject({ code: 'E_OUTBOX', message: 'the outbox failed: ENOSPC: no space left on device' })
+    expect(link.state).not.toBe('online')
+    await expect.poll(() => bridge.connects(), { timeout: 5000 }).toBeGreaterThan(1)
+    await link.stop()
+  })
 })
