@@ -15,7 +15,22 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** CPU use of several processes over an interval, in % of one core each. */
+/**
+ * CPU seconds, over all cores, that the hypervisor gave to other machines
+ * while this one had work to run (steal, /proc/stat); 0 where unknown. This
+ * machine is a VM on a shared host: stolen time stalls every process at once.
+ */
+export function stolenSeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string
+    // cpu user nice system idle iowait irq softirq steal ...
+    return Number(line.trim().split(/\s+/)[8] ?? 0) / 100
+  } catch {
+    return 0
+  }
+}
+
+/** CPU use of several processes over an interval, in % of one core each; `steal` is the machine's, likewise. */
 export class CpuMeter {
   readonly #pids: Record<string, number | undefined>
   #start: { at: number; cpu: Record<string, number> } | undefined
@@ -28,6 +43,7 @@ export class CpuMeter {
     const out: Record<string, number> = {}
     for (const [name, pid] of Object.entries(this.#pids)) out[name] = cpuSeconds(pid)
     out.self = process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6
+    out.steal = stolenSeconds()
     return out
   }
 

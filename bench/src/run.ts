@@ -68,6 +68,11 @@ function directProducers(ingest: BenchResult): string {
   return `${producers} (one per bridge lane), ${setup.txn_records}-record transactions of ${per} devices each`
 }
 
+/** CPU stolen by the hypervisor during the latency phase; undefined for runs from before it was measured. */
+function halfRateSteal(ingest: BenchResult): number | undefined {
+  return (ingest.cpu_pct as { half_rate?: { steal?: number } } | undefined)?.half_rate?.steal
+}
+
 /** `rewritten`: the results come from each benchmark's last run (`npm run bench -- report`), not from one run of them all. */
 function reportMarkdown(results: Record<string, BenchResult>, rewritten = false): string {
   const i = results.ingest ?? {}
@@ -96,6 +101,7 @@ function reportMarkdown(results: Record<string, BenchResult>, rewritten = false)
     `| direct: one transactional producer per device, 100-record transactions (orientation) | ${fmt(i.direct_per_device_producers_records_per_s)} | | |`,
     `| ack latency p50 at half max rate (\`p50_ms\`) | ${fmt(i.p50_ms)} ms | | |`,
     `| ack latency p99 at half max rate (\`p99_ms\`) | ${fmt(i.p99_ms)} ms | <= ${ingestTargets.p99_ms} ms | ${ok(Number(i.p99_ms) <= ingestTargets.p99_ms)} |`,
+    `| CPU the hypervisor gave other VMs meanwhile (\`cpu_pct.half_rate.steal\`, % of one core) | ${fmt(halfRateSteal(i) ?? 'not measured')} | | |`,
     `| bridge peak RSS (\`bridge_rss_mb\`) | ${fmt(i.bridge_rss_mb)} MB | <= ${ingestTargets.bridge_rss_mb} MB | ${ok(Number(i.bridge_rss_mb) <= ingestTargets.bridge_rss_mb)} |`,
     `| Kafka holds exactly the acked records (\`verified_exactly_once\`) | ${fmt(i.verified_exactly_once)} | true | ${ok(i.verified_exactly_once === true)} |`,
     '',
