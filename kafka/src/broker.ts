@@ -45,7 +45,8 @@ export function logFileOf(name: string): string {
   return join(instanceDir(name), 'logs', 'server.log')
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid is alive (signal 0). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

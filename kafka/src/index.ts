@@ -1,6 +1,6 @@
 export { KAFKA_VERSION } from './paths.ts'
 export { KafkaLauncherError, type KafkaLauncherErrorCode } from './errors.ts'
-export { startBroker, stopBroker, removeInstance, runningBroker, readState, logFileOf } from './broker.ts'
+export { startBroker, stopBroker, removeInstance, runningBroker, readState, logFileOf, pidAlive } from './broker.ts'
 export type { BrokerState, RunningBroker, StartOptions } from './broker.ts'
 export { brokerAnswers, waitForBroker } from './readiness.ts'
 export { freePort } from './ports.ts'

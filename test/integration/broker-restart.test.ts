@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { externalBrokers, freePort, removeInstance, startBroker, stopBroker } from '@kafka-edge/dev-kafka'
+import { externalBrokers, freePort, pidAlive, removeInstance, startBroker, stopBroker } from '@kafka-edge/dev-kafka'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AgentProcess, spawnAgent } from '../support/agent-process.ts'
 import { agentRecordValue } from '../support/agent-records.ts'
@@ -16,15 +16,6 @@ import { readTopic } from '../support/kafka.ts'
 
 const AGENTS = 3
 const RECORDS = 3000
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Polls `url` until it answers `status`; the last status seen when time runs out. */
 async function statusWithin(url: string, status: number, timeoutMs: number): Promise<number> {

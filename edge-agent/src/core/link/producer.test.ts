@@ -1,41 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { decodeBinaryProduce, type SessionLimits, type WelcomeFrame } from '../../protocol/v1.ts'
+import { manualClock } from '../../../test/support/manual-clock.ts'
+import { testWelcome } from '../../../test/support/welcome.ts'
+import { decodeBinaryProduce, type SessionLimits } from '../../protocol/v1.ts'
 import { MemoryOutbox } from '../outbox/memory.ts'
 import { OutboxError } from '../outbox/record.ts'
 import { Backoff } from './backoff.ts'
-import type { LinkClock } from './clock.ts'
 import { Producer } from './producer.ts'
 import { Session } from './session.ts'
-
-/** A clock whose timers run only when the test moves time on. */
-function manualClock() {
-  let now = 0
-  let next = 0
-  const timers = new Map<number, { at: number; fn: () => void }>()
-  const clock: LinkClock = {
-    now: () => now,
-    monotonic: () => now,
-    setTimeout: (fn, ms) => {
-      timers.set(++next, { at: now + ms, fn })
-      return next
-    },
-    clearTimeout: (handle) => void timers.delete(handle as number),
-    random: () => 0.5,
-  }
-  async function advance(ms: number): Promise<void> {
-    const end = now + ms
-    for (;;) {
-      const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!due) break
-      timers.delete(due[0])
-      now = due[1].at
-      due[1].fn()
-      await settle()
-    }
-    now = end
-  }
-  return { clock, advance }
-}
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
@@ -67,24 +38,7 @@ async function producing(count: number, limits: Partial<SessionLimits>, maxInFli
     { outbox, clock, backoff: new Backoff({ baseMs: 1000, capMs: 1000 }, clock.random), maxInFlightFrames },
     { acked: (ack) => acked.push(ack.watermark), fail: (error) => errors.push(error.code) },
   )
-  const welcome: WelcomeFrame = {
-    type: 'welcome',
-    version: 1,
-    deviceId: 'd',
-    sessionId: 's1',
-    watermark: 0,
-    limits: {
-      maxBatchRecords: 10,
-      maxFrameBytes: 65536,
-      maxRecordBytes: 4096,
-      credits: { records: 1000, bytes: 1 << 20 },
-      ratePerSec: 1_000_000,
-      burst: 1_000_000,
-      heartbeatMs: 15_000,
-      ...limits,
-    },
-    tokenExpiresAt: 3_600_000,
-  }
+  const welcome = testWelcome({ maxBatchRecords: 10, ...limits })
   producer.opened(session)
   session.welcome = welcome
   producer.welcomed(welcome, await outbox.resume(0))

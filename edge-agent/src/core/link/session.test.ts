@@ -1,55 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { WelcomeFrame } from '../../protocol/v1.ts'
-import type { LinkClock } from './clock.ts'
+import { manualClock } from '../../../test/support/manual-clock.ts'
+import { testWelcome } from '../../../test/support/welcome.ts'
 import { Session, type SessionOptions } from './session.ts'
 
-/** A clock whose timers run only when the test moves time on. */
-function manualClock() {
-  let now = 0
-  let next = 0
-  const timers = new Map<number, { at: number; fn: () => void }>()
-  const clock: LinkClock = {
-    now: () => now,
-    monotonic: () => now,
-    setTimeout: (fn, ms) => {
-      timers.set(++next, { at: now + ms, fn })
-      return next
-    },
-    clearTimeout: (handle) => void timers.delete(handle as number),
-    random: () => 0.5,
-  }
-  async function advance(ms: number): Promise<void> {
-    const end = now + ms
-    for (;;) {
-      const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!due) break
-      timers.delete(due[0])
-      now = due[1].at
-      due[1].fn()
-      await new Promise((resolve) => setTimeout(resolve, 0))
-    }
-    now = end
-  }
-  return { clock, advance, pending: () => timers.size }
-}
-
-const welcome = (heartbeatMs: number): WelcomeFrame => ({
-  type: 'welcome',
-  version: 1,
-  deviceId: 'd',
-  sessionId: 's1',
-  watermark: 0,
-  limits: {
-    maxBatchRecords: 50,
-    maxFrameBytes: 65536,
-    maxRecordBytes: 1024,
-    credits: { records: 100, bytes: 1 << 20 },
-    ratePerSec: 1000,
-    burst: 1000,
-    heartbeatMs,
-  },
-  tokenExpiresAt: 0,
-})
+const welcome = (heartbeatMs: number) =>
+  testWelcome({ credits: { records: 100, bytes: 1 << 20 }, ratePerSec: 1000, burst: 1000, heartbeatMs }, 0)
 
 function session(options: Partial<SessionOptions> = {}) {
   const manual = manualClock()

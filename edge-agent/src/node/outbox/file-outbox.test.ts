@@ -29,6 +29,22 @@ async function fill(outbox: FileOutbox, from: number, to: number): Promise<void>
   expect(seqs).toEqual(Array.from({ length: to - from + 1 }, (_, k) => from + k))
 }
 
+/** 100 records in 4 KiB segments, the oldest (sealed) one's bytes changed by `damage`, opened again. */
+async function damagedOutbox(damage: (bytes: Buffer) => void) {
+  const dir = freshDir()
+  const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+  await fill(a, 1, 100)
+  await a.close()
+  const file = join(dir, segments(dir)[0] as string)
+  const bytes = readFileSync(file)
+  damage(bytes)
+  writeFileSync(file, bytes)
+  const b = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+  const corrupt: number[] = []
+  b.on('corrupt', (c) => corrupt.push(c.seq))
+  return { b, corrupt, dir }
+}
+
 describe('FileOutbox', () => {
   it('keeps records, seqs and acks across a restart, byte for byte', async () => {
     const dir = freshDir()
@@ -76,19 +92,10 @@ describe('FileOutbox', () => {
   })
 
   it('CRC32C catches a flipped byte: the record goes out as a marker, the seqs stay dense', async () => {
-    const dir = freshDir()
-    const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
-    await fill(a, 1, 100)
-    await a.close()
     // Flip one payload byte of the first record of the oldest (sealed) segment.
-    const file = join(dir, segments(dir)[0] as string)
-    const bytes = readFileSync(file)
-    bytes[50] = (bytes[50] as number) ^ 0x01
-    writeFileSync(file, bytes)
-
-    const b = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
-    const corrupt: number[] = []
-    b.on('corrupt', (c) => corrupt.push(c.seq))
+    const { b, corrupt } = await damagedOutbox((bytes) => {
+      bytes[50] = (bytes[50] as number) ^ 0x01
+    })
     const page = await b.peek(1, 1000, 1 << 20)
     expect(page.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, k) => k + 1))
     expect(corrupt).toEqual([1])
@@ -104,21 +111,12 @@ describe('FileOutbox', () => {
   })
 
   it('a damaged length field: the records it hides go out as markers, the next segment as written', async () => {
-    const dir = freshDir()
-    const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
-    await fill(a, 1, 100)
-    await a.close()
     // The third record's length now runs far past the end of the oldest (sealed) segment.
-    const file = join(dir, segments(dir)[0] as string)
-    const bytes = readFileSync(file)
-    const third = 8 + bytes.readUInt32LE(0) + 8 + bytes.readUInt32LE(8 + bytes.readUInt32LE(0))
-    bytes.writeUInt32LE(0x7ffffff0, third)
-    writeFileSync(file, bytes)
-    const inFirst = segments(dir).length > 1 ? Number(segments(dir)[1]?.slice(0, 20)) - 1 : 100
-
-    const b = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
-    const corrupt: number[] = []
-    b.on('corrupt', (c) => corrupt.push(c.seq))
+    const { b, corrupt, dir } = await damagedOutbox((bytes) => {
+      const third = 8 + bytes.readUInt32LE(0) + 8 + bytes.readUInt32LE(8 + bytes.readUInt32LE(0))
+      bytes.writeUInt32LE(0x7ffffff0, third)
+    })
+    const inFirst = Number(segments(dir)[1]?.slice(0, 20)) - 1
     const page = await b.peek(1, 1000, 1 << 20)
     expect(page.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, k) => k + 1))
     const hidden = Array.from({ length: inFirst - 2 }, (_, k) => k + 3)
