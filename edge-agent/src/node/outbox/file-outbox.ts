@@ -36,8 +36,6 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   readonly #oldest: OldestRecord
   readonly #meta: MetaWriter
   #closed = false
-  /** A write failed: appends are refused, but close() still releases the directory. */
-  #failed = false
   #ttlTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor(
@@ -73,9 +71,6 @@ export class FileOutbox extends SeqOutbox implements Outbox {
         if (this.#oldest.appendedAt === undefined) this.#oldest.scheduleRefresh()
       },
       resolved: () => this.emit('appended', { seq: this.durableSeq }),
-      failed: () => {
-        this.#failed = true
-      },
     })
     if (this.#options.ttlMs) {
       this.#ttlTimer = setInterval(() => void this.#expire(), Math.max(1000, Math.min(this.#options.ttlMs / 4, 30_000)))
@@ -136,7 +131,7 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   protected override persistRelease(): void {
     // Once closed (or a write failed) nothing more is batched: a release lost
     // here is like any lost ack, its records are resent and acked as duplicates.
-    if (!this.#closed && !this.#failed) this.#meta.schedule()
+    if (!this.#closed && !this.#appends.failed) this.#meta.schedule()
     this.#oldest.scheduleRefresh()
   }
 
@@ -200,7 +195,8 @@ export class FileOutbox extends SeqOutbox implements Outbox {
     this.#closed = true
     clearInterval(this.#ttlTimer)
     try {
-      if (!this.#failed) await this.#meta.flush()
+      // After a failed write close() still releases the directory, without writing more.
+      if (!this.#appends.failed) await this.#meta.flush()
     } finally {
       await this.#log.close().catch(() => {})
       this.#unlock()

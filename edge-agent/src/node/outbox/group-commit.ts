@@ -26,8 +26,6 @@ export interface GroupCommitHooks {
   durable(lsn: number): void
   /** Every append of the group just written has resolved. */
   resolved(): void
-  /** A write failed: every pending append was rejected. */
-  failed(): void
 }
 
 interface Pending {
@@ -57,6 +55,11 @@ export class GroupCommit {
     this.#state = state
     this.#limits = limits
     this.#hooks = hooks
+  }
+
+  /** Whether a write failed: every append since is refused, and nothing more is written. */
+  get failed(): boolean {
+    return this.#failure !== undefined
   }
 
   /** Bytes on disk and on their way there: what capBytes bounds. */
@@ -180,7 +183,6 @@ export class GroupCommit {
           // Appends waiting for room too: admitted later, they would be written after the failure.
           for (const p of [...group, ...this.#pending.splice(0), ...this.#waiting.splice(0)]) p.reject(failure)
           this.#pendingBytes = 0
-          this.#hooks.failed()
         }
       }
     } finally {
