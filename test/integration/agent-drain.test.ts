@@ -7,38 +7,13 @@ import { join } from 'node:path'
 import { freePort } from '@kafka-edge/dev-kafka'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AgentProcess, spawnAgent } from '../support/agent-process.ts'
-import { agentRecordValue } from '../support/agent-records.ts'
+import { expectExactlyOnce, expectExit } from '../support/agent-checks.ts'
 import { bridgeConfig, deviceToken, dropTopics, isolatedTopics } from '../support/bridge.ts'
 import { type BridgeProcess, spawnBridge } from '../support/bridge-process.ts'
 import { startChaosProxy } from '../support/chaos-proxy.ts'
-import { readTopic } from '../support/kafka.ts'
 
 const AGENTS = 5
 const RECORDS = 2000
-
-/** Kafka holds exactly RECORDS records per device, in order, each byte-identical to what was appended. */
-async function expectExactlyOnce(topic: string, devices: string[]): Promise<void> {
-  const messages = await readTopic(topic, { expect: devices.length * RECORDS })
-  expect(messages.length).toBe(devices.length * RECORDS)
-  for (const device of devices) {
-    const mine = messages.filter((m) => m.key.toString() === device)
-    expect(new Set(mine.map((m) => m.partition)).size).toBe(1)
-    const expected = Array.from({ length: RECORDS }, (_, i) => JSON.stringify(agentRecordValue(device, i + 1)))
-    const got = mine.map((m) => m.value.toString('utf8'))
-    expect(got.length).toBe(RECORDS)
-    // One comparison for the whole device keeps a failure message readable.
-    const firstDiff = got.findIndex((v, i) => v !== expected[i])
-    expect(firstDiff, `first differing record of ${device}: ${got[firstDiff]}`).toBe(-1)
-  }
-}
-
-async function expectExit(agent: AgentProcess, timeoutMs = 45_000): Promise<void> {
-  const result = await Promise.race([
-    agent.exited,
-    new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs)),
-  ])
-  expect(result, agent.output().slice(-3000)).toBe('0')
-}
 
 describe('agents drain their outboxes into Kafka exactly once', () => {
   const cleanups: (() => unknown)[] = []
@@ -76,7 +51,7 @@ describe('agents drain their outboxes into Kafka exactly once', () => {
     const bridge = await spawnBridge({ ...bridgeConfig(topics), port })
     cleanups.push(() => bridge.kill('SIGTERM'))
     await Promise.all(agents.map((a) => expectExit(a)))
-    await expectExactlyOnce(topics.records, devices)
+    await expectExactlyOnce(topics.records, devices, RECORDS)
   })
 
   it('torn connections every 0.5-3 s and a kill -9 of one agent mid-drain: nothing lost, nothing doubled', async () => {
@@ -133,6 +108,6 @@ describe('agents drain their outboxes into Kafka exactly once', () => {
     }
     await Promise.all(agents.map((a) => expectExit(a)))
     proxy.stopCutting()
-    await expectExactlyOnce(topics.records, devices)
+    await expectExactlyOnce(topics.records, devices, RECORDS)
   })
 })

@@ -15,13 +15,13 @@ import {
   cliConfigFile,
   cliFlags,
   devPublicKey,
-  eventually,
   modelBridgeOverrides,
   modelCopy,
   modelsCli,
   modelsDir,
   publishModel,
 } from '../support/models.ts'
+import { eventually } from '../support/eventually.ts'
 
 const topics = isolatedTopics()
 const cliConfig = cliConfigFile(topics)

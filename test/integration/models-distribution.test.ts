@@ -10,13 +10,13 @@ import { brokers, readTopic } from '../support/kafka.ts'
 import {
   cliConfigFile,
   cliFlags,
-  eventually,
   modelBridgeOverrides,
   modelCopy,
   modelsCli,
   modelsDir,
   publishModel,
 } from '../support/models.ts'
+import { eventually } from '../support/eventually.ts'
 
 const topics = isolatedTopics()
 const config = cliConfigFile(topics)

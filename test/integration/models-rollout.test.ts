@@ -7,13 +7,13 @@ import { DeviceClient } from '../support/device-client.ts'
 import {
   cliConfigFile,
   cliFlags,
-  eventually,
   modelBridgeOverrides,
   modelCopy,
   modelsCli,
   modelsDir,
   publishModel,
 } from '../support/models.ts'
+import { eventually } from '../support/eventually.ts'
 
 const topics = isolatedTopics()
 const config = cliConfigFile(topics)

@@ -8,14 +8,8 @@ import { parseManifest } from '../../edge-agent/src/core/models/manifest.ts'
 import type { NamedOutputs } from '../../edge-agent/src/core/models/outputs.ts'
 import { nodeOnnxWasm } from '../../edge-agent/src/node/onnx-wasm.ts'
 import { deviceToken, dropTopics, isolatedTopics, startTestBridge } from '../support/bridge.ts'
-import {
-  cliConfigFile,
-  eventually,
-  modelBridgeOverrides,
-  modelCopy,
-  modelsDir,
-  publishModel,
-} from '../support/models.ts'
+import { cliConfigFile, modelBridgeOverrides, modelCopy, modelsDir, publishModel } from '../support/models.ts'
+import { eventually } from '../support/eventually.ts'
 
 // Server-side scoring (docs/models.md, "Server-side scoring") against a real
 // broker and bridge: the model comes from Kafka through the CLI, as in production.
