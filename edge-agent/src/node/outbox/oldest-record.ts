@@ -1,9 +1,8 @@
 // The first record the outbox still holds: where it is and when it was
 // appended, for stats().oldestAgeMs and for TTL, which then needs no read
 // while the oldest record is young enough.
-import { frameLengthAt, readFrame } from '../../core/outbox/frame.ts'
 import type { SeqState } from '../../core/outbox/seq-space.ts'
-import { readAt } from './segment.ts'
+import { type FramePosition, FrameWalker } from './frame-walker.ts'
 import type { SegmentLog } from './segment-log.ts'
 
 export class OldestRecord {
@@ -12,7 +11,7 @@ export class OldestRecord {
   readonly #durableLsn: () => number
   #appendedAt: number | undefined
   /** Where the first held record was last found: the next search starts there and reads only released bytes. */
-  #at: { lsn: number; segment: number; offset: number } | undefined
+  #at: FramePosition | undefined
   #refreshing: Promise<void> | undefined
 
   constructor(log: SegmentLog, state: SeqState, durableLsn: () => number) {
@@ -57,34 +56,23 @@ export class OldestRecord {
       this.#appendedAt = undefined
       return
     }
-    const segment = this.#log.segmentOf(lsn)
     const known = this.#at
-    let at = known && known.segment === segment.firstLsn && known.lsn <= lsn ? known : undefined
-    at ??= { lsn: segment.firstLsn, segment: segment.firstLsn, offset: 0 }
-    let chunk: Uint8Array = new Uint8Array(0)
-    let chunkAt = at.offset
-    let pos = 0
-    let cur = at.lsn
+    const walker = await FrameWalker.open(
+      this.#log.segmentOf(lsn),
+      known && known.lsn <= lsn ? known : undefined,
+      256 * 1024,
+    )
     for (;;) {
-      const length = frameLengthAt(chunk, pos)
-      if (length === undefined || pos + length > chunk.length) {
-        // A damaged length field: no age to learn here (and no buffer of its size to allocate).
-        if (length !== undefined && chunkAt + pos + length > segment.size) return
-        chunkAt += pos
-        pos = 0
-        chunk = await readAt(segment.path, chunkAt, Math.max(length ?? 0, 256 * 1024))
-        const first = frameLengthAt(chunk, 0)
-        // Deleted or not yet written under us: the next release searches again.
-        if (first === undefined || first > chunk.length) return
-        continue
-      }
-      if (cur === lsn) break
-      pos += length
-      cur++
+      const length = walker.length()
+      // Damaged, or deleted or not yet written under us: no age to learn; the next release searches again.
+      if (length === 'unframed') return
+      if (length === 'refill') await walker.refill()
+      else if (walker.lsn === lsn) break
+      else walker.skip(length)
     }
     if (this.#state.releasedLsn + 1 !== lsn) return // Released again meanwhile; that release searches anew.
-    this.#at = { lsn, segment: segment.firstLsn, offset: chunkAt + pos }
-    const read = readFrame(chunk, pos)
+    this.#at = walker.position
+    const read = walker.read()
     if (read.kind === 'record') this.#appendedAt = read.entry.appendedAt
   }
 }

@@ -4,10 +4,11 @@
 // record in them is released.
 import { type FileHandle, open, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type FrameRead, FRAME_HEADER_BYTES, frameLengthAt, readFrame } from '../../core/outbox/frame.ts'
+import { FRAME_HEADER_BYTES, type FrameRead } from '../../core/outbox/frame.ts'
 import type { OutboxEntry } from '../../core/outbox/record.ts'
 import { syncDir } from '../durable-file.ts'
-import { readAt, type Segment, segmentName } from './segment.ts'
+import { type FramePosition, FrameWalker } from './frame-walker.ts'
+import { type Segment, segmentName } from './segment.ts'
 
 /** What goes out for the frame stored at `lsn` (SeqOutbox.entryAt). */
 export type EntryAt = (lsn: number, read: FrameRead, size: number) => OutboxEntry
@@ -27,7 +28,7 @@ export class SegmentLog {
   readonly #durableLsn: () => number
   readonly #entryAt: EntryAt
   /** Where the last read ended: lets the next one start without a scan. */
-  #cursor: { lsn: number; segment: number; offset: number } | undefined
+  #cursor: FramePosition | undefined
 
   /** `segments` as recovered, oldest first; `active` is the newest one, open for appending. */
   constructor(dir: string, segments: Segment[], active: FileHandle, durableLsn: () => number, entryAt: EntryAt) {
@@ -139,61 +140,38 @@ export class SegmentLog {
     lastLsn: number,
     limit: ReadLimit,
   ): Promise<{ entries: OutboxEntry[]; nextLsn: number }> {
-    let lsn = segment.firstLsn
-    let offset = 0
     const c = this.#cursor
-    if (c && c.segment === segment.firstLsn && c.lsn <= fromLsn) {
-      lsn = c.lsn
-      offset = c.offset
-    }
-    const out: OutboxEntry[] = []
-    let bytes = 0
-    let chunkAt = offset
-    let chunk = await readAt(
-      segment.path,
-      offset,
+    const walker = await FrameWalker.open(
+      segment,
+      c && c.lsn <= fromLsn ? c : undefined,
       Math.max(64 * 1024, Math.min(limit.maxBytes + 4096, 8 * 1024 * 1024)),
     )
-    let at = 0
-    // Whether `chunk` was read from where the current frame starts: still short then, the file is.
-    let refilled = false
-    while (lsn <= lastLsn && out.length < limit.maxRecords) {
-      const length = frameLengthAt(chunk, at)
-      if (length === undefined || at + length > chunk.length) {
-        const need = length ?? FRAME_HEADER_BYTES
-        if (refilled || chunkAt + at + need > segment.size) {
-          // A damaged length field, or a file shorter than written: the frames from here to the
-          // segment's end cannot be found, so each of their lsns goes out as a corruption marker.
-          this.#cursor = { lsn, segment: segment.firstLsn, offset: chunkAt + at }
-          return { entries: out, nextLsn: this.#unframed(Math.max(lsn, fromLsn), lastLsn, limit, out) }
-        }
-        chunkAt += at
-        chunk = await readAt(segment.path, chunkAt, Math.max(need, 256 * 1024))
-        at = 0
-        refilled = true
+    const out: OutboxEntry[] = []
+    let bytes = 0
+    while (walker.lsn <= lastLsn && out.length < limit.maxRecords) {
+      const length = walker.length()
+      if (length === 'refill') {
+        await walker.refill()
         continue
       }
-      refilled = false
-      if (lsn < fromLsn) {
-        at += length
-        lsn++
-        continue
+      if (length === 'unframed') {
+        // The frames from here to the segment's end cannot be found: each of their lsns goes out
+        // as a corruption marker. The cursor stays here, so a later read comes back and marks on.
+        this.#cursor = walker.position
+        return { entries: out, nextLsn: this.#unframed(Math.max(walker.lsn, fromLsn), lastLsn, limit, out) }
       }
-      if (bytes + length > limit.maxBytes && (out.length > 0 || !limit.first)) break
-      out.push(this.#entryAt(lsn, readFrame(chunk, at), length))
-      bytes += length
-      at += length
-      lsn++
+      if (walker.lsn >= fromLsn) {
+        if (bytes + length > limit.maxBytes && (out.length > 0 || !limit.first)) break
+        out.push(this.#entryAt(walker.lsn, walker.read(), length))
+        bytes += length
+      }
+      walker.skip(length)
     }
-    this.#cursor = { lsn, segment: segment.firstLsn, offset: chunkAt + at }
-    return { entries: out, nextLsn: lsn }
+    this.#cursor = walker.position
+    return { entries: out, nextLsn: walker.lsn }
   }
 
-  /**
-   * Markers for the lsns from `fromLsn` through `lastLsn` that no frame can
-   * be read for, as many as the read takes; returns the next lsn. The
-   * cursor stays before them, so a later read comes back and marks on.
-   */
+  /** Markers for the lsns from `fromLsn` through `lastLsn` that no frame can be read for, as many as the read takes; returns the next lsn. */
   #unframed(fromLsn: number, lastLsn: number, limit: ReadLimit, out: OutboxEntry[]): number {
     const read: FrameRead = { kind: 'corrupt', reason: 'frame runs past the end of its segment file' }
     let lsn = fromLsn
