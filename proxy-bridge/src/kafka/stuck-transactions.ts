@@ -28,22 +28,27 @@ export async function stuckTransactions(
   settleMs = 500,
 ): Promise<string[]> {
   if (ids.length === 0) return []
-  const before = await describeTransactions(brokers, clientId, ids)
-  const open = [...before].filter(([, t]) => isOpenOn(t, topic, partition)).map(([id]) => id)
-  if (open.length === 0) return []
-  await new Promise((resolve) => setTimeout(resolve, settleMs))
-  const after = await describeTransactions(brokers, clientId, open)
-  return open.filter((id) => {
-    const a = before.get(id) as Described
-    const b = after.get(id)
-    return (
-      b !== undefined &&
-      isOpenOn(b, topic, partition) &&
-      b.producerId === a.producerId &&
-      b.producerEpoch === a.producerEpoch &&
-      b.startedAt === a.startedAt
-    )
-  })
+  const admin = new Admin({ clientId: `${clientId}-describe`, bootstrapBrokers: brokers })
+  try {
+    const before = await describeTransactions(admin, clientId, ids)
+    const open = [...before].filter(([, t]) => isOpenOn(t, topic, partition)).map(([id]) => id)
+    if (open.length === 0) return []
+    await new Promise((resolve) => setTimeout(resolve, settleMs))
+    const after = await describeTransactions(admin, clientId, open)
+    return open.filter((id) => {
+      const a = before.get(id) as Described
+      const b = after.get(id)
+      return (
+        b !== undefined &&
+        isOpenOn(b, topic, partition) &&
+        b.producerId === a.producerId &&
+        b.producerEpoch === a.producerEpoch &&
+        b.startedAt === a.startedAt
+      )
+    })
+  } finally {
+    await admin.close()
+  }
 }
 
 function isOpenOn(t: Described, topic: string, partition: number): boolean {
@@ -55,34 +60,29 @@ function isOpenOn(t: Described, topic: string, partition: number): boolean {
  * NOT_COORDINATOR for the rest, so each is asked and the answers merged.
  */
 async function describeTransactions(
-  brokers: string[],
+  admin: Admin,
   clientId: string,
   ids: readonly string[],
 ): Promise<Map<string, Described>> {
-  const admin = new Admin({ clientId: `${clientId}-describe`, bootstrapBrokers: brokers })
   const out = new Map<string, Described>()
-  try {
-    const { brokers: all } = await admin.metadata({ topics: [] })
-    for (const { host, port } of all.values()) {
-      const connection = new Connection(`${clientId}-describe`)
-      try {
-        await connection.connect(host, port)
-        for (const t of await describeOn(connection, ids)) {
-          if (t.errorCode !== 0) continue
-          out.set(t.transactionalId, {
-            state: t.transactionState,
-            producerId: t.producerId,
-            producerEpoch: t.producerEpoch,
-            startedAt: t.transactionStartTimeMs,
-            partitions: new Map(t.topics.map((x) => [x.topic, x.partitions])),
-          })
-        }
-      } finally {
-        await connection.close()
+  const { brokers } = await admin.metadata({ topics: [] })
+  for (const { host, port } of brokers.values()) {
+    const connection = new Connection(`${clientId}-describe`)
+    try {
+      await connection.connect(host, port)
+      for (const t of await describeOn(connection, ids)) {
+        if (t.errorCode !== 0) continue
+        out.set(t.transactionalId, {
+          state: t.transactionState,
+          producerId: t.producerId,
+          producerEpoch: t.producerEpoch,
+          startedAt: t.transactionStartTimeMs,
+          partitions: new Map(t.topics.map((x) => [x.topic, x.partitions])),
+        })
       }
+    } finally {
+      await connection.close()
     }
-  } finally {
-    await admin.close()
   }
   return out
 }
