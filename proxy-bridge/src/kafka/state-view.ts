@@ -88,6 +88,7 @@ export class DeviceStateView {
     const value = decodeState(message.value ?? undefined)
     if (!value) return
     if (isClaimKey(key)) {
+      // Watermark records name a claim too (their writer's); only a claim record has no watermark.
       if ('claim' in value && !('watermark' in value)) this.#applyClaim(value, message.partition)
       return
     }
