@@ -133,7 +133,7 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
           },
           onAbort: (error) => {
             metrics.transactionsAborted.inc()
-            app.log.warn(kafkaErrorSummary(error), 'Kafka transaction aborted; its writes are retried')
+            app.log.warn(kafkaErrorSummary(error), 'Kafka transaction aborted')
           },
           ...(config.testFaults ? { faults: config.testFaults } : {}),
         })
@@ -205,21 +205,40 @@ export async function startBridge(config: BridgeConfig): Promise<Bridge> {
       clearTimeout(grace)
       ws.close(reason)
       readiness.stop()
-      // Responses still in flight get a grace too: a client that stopped
-      // reading (or a long poll) would otherwise hold the close until Node's
-      // keep-alive timeout (72 s in fastify).
-      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs)
-      await app.close()
-      clearTimeout(forced)
-      await pendingIngest
-      await modelsStarted
-      await models.close()
-      await writers?.close()
-      await delivery?.close()
-      await view.close()
-      await tombstones?.close()
-      await admin.close().catch(() => {})
-      app.log.info('bridge stopped')
+      // What is left gets one more grace. Responses still in flight: a client
+      // that stopped reading (or a long poll) would otherwise hold the close
+      // until Node's keep-alive timeout (72 s in fastify). The Kafka clients:
+      // against a broker that is down each retries for seconds (a lane's
+      // transaction for up to transactionTimeoutMs). Leaving them loses
+      // nothing: Kafka aborts what they left open, and devices resend.
+      let rest: NodeJS.Timeout | undefined
+      const graceOver = new Promise<false>((resolve) => {
+        rest = setTimeout(() => {
+          app.server.closeAllConnections()
+          resolve(false)
+        }, config.shutdownGraceMs)
+      })
+      const everything = (async () => {
+        await app.close()
+        await pendingIngest
+        await modelsStarted
+        await models.close()
+        await writers?.close()
+        await delivery?.close()
+        await view.close()
+        await tombstones?.close()
+        await admin.close().catch(() => {})
+        return true
+      })()
+      everything.catch(() => {}) // settles after the grace, if at all
+      const closed = await Promise.race([everything, graceOver])
+      clearTimeout(rest)
+      if (closed) app.log.info('bridge stopped')
+      else
+        app.log.warn(
+          { graceMs: config.shutdownGraceMs },
+          'bridge stopped before its Kafka clients closed (Kafka unreachable?)',
+        )
     })()
     return closing
   }

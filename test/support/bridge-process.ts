@@ -11,6 +11,8 @@ const bin = fileURLToPath(new URL('../../proxy-bridge/bin/kafka-edge-bridge.js',
 export interface BridgeProcess {
   child: ChildProcess
   url: string
+  /** Its stdout and stderr so far. */
+  output: () => string
   /** Resolves with the exit code or signal. */
   exited: Promise<string>
   kill(signal?: NodeJS.Signals): Promise<string>
@@ -35,6 +37,7 @@ export async function spawnBridge(
     child.once('exit', (code, signal) => resolve(signal ?? String(code)))
   })
   let output = ''
+  let listening = false
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`bridge did not start within ${timeoutMs} ms:\n${output}`)),
@@ -42,8 +45,10 @@ export async function spawnBridge(
     )
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString()
+      if (listening) return
       const match = /"url":"(http:\/\/[^"]+)".*"msg":"bridge listening"/.exec(output)
       if (match?.[1]) {
+        listening = true
         clearTimeout(timer)
         resolve(match[1])
       }
@@ -59,6 +64,7 @@ export async function spawnBridge(
   return {
     child,
     url,
+    output: () => output,
     exited,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)

@@ -63,7 +63,7 @@ export interface LaneOptions {
   view: DeviceStateView
   /** Called once per committed transaction: for metrics. */
   onCommit?: (records: number, durationMs: number) => void
-  /** Called once per aborted transaction, with why: for metrics and the log. */
+  /** Called once per failed transaction (aborted, or given up), with why: for metrics and the log. */
   onAbort?: (error: unknown) => void
   /** Chaos tests only: see BridgeConfig.testFaults. */
   faults?: { crashOnTransaction: number; crashAt: 'before-commit' | 'after-commit' }
@@ -185,15 +185,36 @@ export class TransactionLane {
       if (batch.length === 0) continue
       this.#lastStart = performance.now()
       try {
-        const ranges = await this.#commit(batch)
+        const ranges = await this.#withinTimeout(this.#commit(batch))
         this.#fencedInARow = 0
         for (const [i, write] of batch.entries()) write.resolve(ranges[i] as AckRange[])
       } catch (error) {
+        this.#options.onAbort?.(error)
         await this.#recover(batch, error)
       }
     }
     this.#draining = false
     for (const resolve of this.#idleWaiters.splice(0)) resolve()
+  }
+
+  /**
+   * Gives a transaction up once it has taken transactionTimeoutMs: by then
+   * the coordinator aborts it anyway. Without this bound the client's nested
+   * retries (each step retried 16 times, each retry a coordinator lookup
+   * retried 16 times) keep a transaction waiting ~3.5 minutes for a broker
+   * that is down, with its devices told nothing. `#recover` then closes the
+   * producer, which settles the abandoned transaction at once; a commit of it
+   * that reached Kafka anyway is what the next claim reads back (see
+   * DeviceWriter), so a resend after E_KAFKA_UNAVAILABLE is acked as a duplicate.
+   */
+  #withinTimeout<T>(transaction: Promise<T>): Promise<T> {
+    const ms = this.#options.transactionTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Kafka did not finish the transaction within ${ms} ms`)), ms)
+    })
+    transaction.catch(() => {})
+    return Promise.race([transaction, expired]).finally(() => clearTimeout(timer))
   }
 
   /** The next transaction's writes: FIFO, up to the record and byte budget; a solo write goes alone. */
@@ -301,7 +322,6 @@ export class TransactionLane {
       this.#options.onCommit?.(recordCount, performance.now() - started)
       return ranges
     } catch (error) {
-      this.#options.onAbort?.(error)
       await tx.abort().catch(() => {})
       throw error
     }
