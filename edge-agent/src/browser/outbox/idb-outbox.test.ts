@@ -107,4 +107,31 @@ describe('IdbOutbox', () => {
     expect(b.stats().corrupted).toBe(1)
     await b.close()
   })
+
+  it('TTL: a record whose bytes fail their CRC is as old as the intact one after it, and leaves with it, never before', async () => {
+    const db = name()
+    let now = 0
+    const a = await IdbOutbox.open(db, { now: () => now })
+    for (let i = 1; i <= 4; i++) {
+      now = i * 1000
+      await a.append({ value: i })
+    }
+    await a.close()
+    const raw = await openDB(`kafka-edge-outbox-${db}`)
+    const frame = (await raw.get('records', 1)) as Uint8Array
+    frame[frame.length - 1] = (frame[frame.length - 1] as number) ^ 0x01
+    await raw.put('records', frame, 1)
+    raw.close()
+
+    const b = await IdbOutbox.open(db, { now: () => now, ttlMs: 10_000 })
+    const seqs = async () => (await b.peek(1, 10, 1 << 20)).map((e) => e.seq)
+    // Record 2 (appended at 2 s) is not past the TTL: the marker for record 1 stays ahead of it.
+    now = 11_500
+    expect(await seqs()).toEqual([1, 2, 3, 4])
+    expect(b.stats()).toMatchObject({ oldestAgeMs: 9500, dropped: { ttl: 0 } })
+    now = 12_500
+    expect(await seqs()).toEqual([3, 4])
+    expect(b.stats()).toMatchObject({ dropped: { ttl: 2 } })
+    await b.close()
+  })
 })

@@ -69,9 +69,19 @@ export class IdbOutbox extends SeqOutbox implements Outbox {
       const frame = cursor.value as Uint8Array
       const read = readFrame(frame, 0)
       const lsn = Number(cursor.key)
-      held.push({ lsn, size: frame.length, appendedAt: read.kind === 'record' ? read.entry.appendedAt : 0 })
+      const intact = read.kind === 'record' && read.entry.seq === lsn
+      held.push({ lsn, size: frame.length, appendedAt: intact ? read.entry.appendedAt : Number.NaN })
       state.nextLsn = Math.max(state.nextLsn, lsn + 1)
       cursor = await cursor.continue()
+    }
+    // A record whose bytes fail their check has no age of its own. It was
+    // appended before the next intact one, so it is at least that old (as old
+    // as now when none follows): TTL never drops it early.
+    let next = (options.now ?? Date.now)()
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i] as Held
+      if (Number.isNaN(h.appendedAt)) h.appendedAt = next
+      else next = h.appendedAt
     }
     return new IdbOutbox(db, options, state, held)
   }

@@ -26,6 +26,11 @@ export interface OutboxEntry {
   appendedAt: number
   /** Size the record takes in the outbox (on disk, framed). */
   size: number
+  /**
+   * A marker in place of a record whose bytes failed their check (docs/outbox.md):
+   * its age is unknown, and appendedAt is when it was read.
+   */
+  corrupt?: true
 }
 
 const utf8 = new TextEncoder()

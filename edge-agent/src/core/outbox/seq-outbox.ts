@@ -110,6 +110,7 @@ export abstract class SeqOutbox extends Emitter<OutboxEvents> {
       timestamp: now,
       appendedAt: now,
       size,
+      corrupt: true,
     }
   }
 

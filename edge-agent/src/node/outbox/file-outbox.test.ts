@@ -29,17 +29,27 @@ async function fill(outbox: FileOutbox, from: number, to: number): Promise<void>
   expect(seqs).toEqual(Array.from({ length: to - from + 1 }, (_, k) => from + k))
 }
 
-/** 100 records in 4 KiB segments, the oldest (sealed) one's bytes changed by `damage`, opened again. */
-async function damagedOutbox(damage: (bytes: Buffer) => void) {
+/**
+ * 100 records in 4 KiB segments, the oldest (sealed) one's bytes changed by
+ * `damage`, opened again. With `clock`, record i is appended at clock.now = i * 1000,
+ * and the outbox is opened again at 100 s.
+ */
+async function damagedOutbox(damage: (bytes: Buffer) => void, clock?: { now: number; ttlMs: number }) {
   const dir = freshDir()
-  const a = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
-  await fill(a, 1, 100)
+  const options = { segmentBytes: 4096, capBytes: 1 << 20, ...(clock && { now: () => clock.now }) }
+  const a = await FileOutbox.open(dir, options)
+  if (clock) {
+    for (let i = 1; i <= 100; i++) {
+      clock.now = i * 1000
+      await a.append({ value: { i, pad: 'p'.repeat(40) } })
+    }
+  } else await fill(a, 1, 100)
   await a.close()
   const file = join(dir, segments(dir)[0] as string)
   const bytes = readFileSync(file)
   damage(bytes)
   writeFileSync(file, bytes)
-  const b = await FileOutbox.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 })
+  const b = await FileOutbox.open(dir, { ...options, ...(clock && { ttlMs: clock.ttlMs }) })
   const corrupt: number[] = []
   b.on('corrupt', (c) => corrupt.push(c.seq))
   return { b, corrupt, dir }
@@ -132,6 +142,39 @@ describe('FileOutbox', () => {
       [6, 'crc32c'],
     ])
     expect(b.stats().corrupted).toBe(hidden.length)
+    await b.close()
+  })
+
+  it('TTL: a damaged head is as old as the intact record after it, so it leaves with that one and never before', async () => {
+    const clock = { now: 0, ttlMs: 99_000 }
+    const { b } = await damagedOutbox((bytes) => {
+      bytes[50] = (bytes[50] as number) ^ 0x01
+    }, clock)
+    const seqs = async () => (await b.peek(1, 1000, 1 << 20)).map((e) => e.seq)
+    // Record 2 (appended at 2 s) is not past the TTL yet: the marker for record 1 stays ahead of it.
+    clock.now = 100_500
+    expect((await seqs())[0]).toBe(1)
+    expect(b.stats()).toMatchObject({ dropped: { ttl: 0 }, oldestAgeMs: 98_500 })
+    // Records 1 to 50 are past it now.
+    clock.now = 149_500
+    expect(await seqs()).toEqual(Array.from({ length: 50 }, (_, k) => k + 51))
+    expect(b.stats()).toMatchObject({ depth: 50, dropped: { ttl: 50 } })
+    await b.close()
+  })
+
+  it('TTL: a head whose frames cannot be found leaves with the first intact record after it that is past the TTL', async () => {
+    const clock = { now: 0, ttlMs: 99_000 }
+    // The first record's length runs past the end of the segment: no frame of it can be found.
+    const { b, dir } = await damagedOutbox((bytes) => {
+      bytes.writeUInt32LE(0x7ffffff0, 0)
+    }, clock)
+    const inFirst = Number(segments(dir)[1]?.slice(0, 20)) - 1
+    expect(b.stats()).toMatchObject({ depth: 100, oldestAgeMs: 0 }) // its age is unknown
+    // The first intact record (the next segment's first) is past the TTL, and 9 after it.
+    clock.now = (inFirst + 10) * 1000 + 99_500
+    const page = await b.peek(1, 1000, 1 << 20)
+    expect(page[0]?.seq).toBe(inFirst + 11)
+    expect(b.stats()).toMatchObject({ depth: 100 - inFirst - 10, dropped: { ttl: inFirst + 10 } })
     await b.close()
   })
 

@@ -159,14 +159,16 @@ export class FileOutbox extends SeqOutbox implements Outbox {
     if (!this.#options.ttlMs || this.#closed) return
     const cutoff = this.#now() - this.#options.ttlMs
     if (this.#oldest.appendedAt === undefined) await this.#oldest.found()
-    // The oldest held record is young enough: nothing to read.
     const oldest = this.#oldest.appendedAt
-    if (oldest === undefined || oldest >= cutoff) return
+    // The oldest held record is young enough: nothing to read. Its age is
+    // unknown when none is held, or when no intact record follows a damaged head.
+    if (oldest === undefined ? this.stats().depth === 0 : oldest >= cutoff) return
     for (;;) {
       const head = await this.#peekRaw(this.firstSeq, 512, 1024 * 1024)
-      if (head.length === 0) return
       let last: number | undefined
       for (const e of head) {
+        // A marker's age is unknown: it leaves with the first intact record after it that is old enough.
+        if (e.corrupt) continue
         if (e.appendedAt >= cutoff) break
         last = e.seq
       }

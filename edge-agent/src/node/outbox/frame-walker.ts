@@ -57,6 +57,15 @@ export class FrameWalker {
     return 'refill'
   }
 
+  /** The current frame's length, reading on as far as it needs; `unframed` as length() says. */
+  async frame(): Promise<number | 'unframed'> {
+    for (;;) {
+      const length = this.length()
+      if (length !== 'refill') return length
+      await this.refill()
+    }
+  }
+
   /** Reads on from the current frame, at least as much as it needs (never the size of a damaged length). */
   async refill(): Promise<void> {
     const need = frameLengthAt(this.#chunk, this.#at) ?? FRAME_HEADER_BYTES

@@ -62,17 +62,25 @@ export class OldestRecord {
       known && known.lsn <= lsn ? known : undefined,
       256 * 1024,
     )
-    for (;;) {
-      const length = walker.length()
-      // Damaged, or deleted or not yet written under us: no age to learn; the next release searches again.
-      if (length === 'unframed') return
-      if (length === 'refill') await walker.refill()
-      else if (walker.lsn === lsn) break
-      else walker.skip(length)
+    let length = await walker.frame()
+    while (length !== 'unframed' && walker.lsn < lsn) {
+      walker.skip(length)
+      length = await walker.frame()
     }
+    // Damaged, or deleted or not yet written under us: no age to learn; the next release searches again.
+    if (length === 'unframed') return
     if (this.#state.releasedLsn + 1 !== lsn) return // Released again meanwhile; that release searches anew.
     this.#at = walker.position
-    const read = walker.read()
-    if (read.kind === 'record') this.#appendedAt = read.entry.appendedAt
+    // A damaged head has no age of its own. It was appended before the first
+    // intact record after it, so it is at least that old: TTL never drops it early.
+    while (length !== 'unframed') {
+      const read = walker.read()
+      if (read.kind === 'record' && read.entry.seq === walker.lsn) {
+        this.#appendedAt = read.entry.appendedAt
+        return
+      }
+      walker.skip(length)
+      length = await walker.frame()
+    }
   }
 }
