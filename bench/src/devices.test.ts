@@ -1,6 +1,6 @@
 import { encodeBinaryProduce } from '@kafka-edge/edge-agent/protocol'
 import { describe, expect, it } from 'vitest'
-import { produceBinaryFrame, RECORD_BYTES, recordJson } from './devices.ts'
+import { produceBinaryFrame, produceFrame, RECORD_BYTES, recordJson, traceparent } from './devices.ts'
 
 // The load generator writes its frames by concatenation, ~20 µs a frame
 // cheaper than encodeBinaryProduce, CPU it would otherwise take from the
@@ -22,5 +22,36 @@ describe('the ingest benchmark frame', () => {
     )
     expect(Buffer.from(produceBinaryFrame('bench-dev-007', 41, 100, timestamp))).toEqual(Buffer.from(expected))
     expect(values.every((v) => v.length === RECORD_BYTES)).toBe(true)
+  })
+
+  it('with BENCH_HEADERS=trace, is byte for byte the frame encodeBinaryProduce writes for those headers', () => {
+    const timestamp = 1767225600123
+    const values = Array.from({ length: 100 }, (_, i) => Buffer.from(recordJson('bench-dev-007', 41 + i)))
+    const expected = encodeBinaryProduce(
+      {
+        type: 'produce',
+        columns: {
+          seq: 41,
+          sizes: values.map(() => RECORD_BYTES),
+          timestampDeltas: values.map((_, i) => (i ? 0 : timestamp)),
+          headers: values.map((_, i) => ({ traceparent: traceparent(41 + i) })),
+        },
+      },
+      values,
+    )
+    const frame = produceBinaryFrame('bench-dev-007', 41, 100, timestamp, 'trace')
+    expect(Buffer.from(frame)).toEqual(Buffer.from(expected))
+    expect(traceparent(41)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+  })
+
+  it('as a text frame, carries the same records and headers', () => {
+    const frame = JSON.parse(produceFrame('bench-dev-007', 41, 3, 'trace'))
+    expect(frame.records).toEqual(
+      [41, 42, 43].map((seq) => ({
+        seq,
+        value: JSON.parse(recordJson('bench-dev-007', seq)),
+        headers: { traceparent: traceparent(seq) },
+      })),
+    )
   })
 })

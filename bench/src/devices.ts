@@ -18,10 +18,22 @@ export function recordJson(deviceId: string, seq: number): string {
   return head + 'x'.repeat(padLength) + tail
 }
 
+/** BENCH_HEADERS=trace gives every record a W3C `traceparent` header of its own (55 bytes); default none. */
+export type HeaderKind = 'none' | 'trace'
+export const headerKind: HeaderKind = process.env.BENCH_HEADERS === 'trace' ? 'trace' : 'none'
+
+/** Record `seq`'s traceparent: a trace id of its own, as a traced device would send. */
+export function traceparent(seq: number): string {
+  return `00-${seq.toString(16).padStart(32, '0')}-00f067aa0ba902b7-01`
+}
+
 /** A produce frame with records from..from+count-1, built by concatenation (cheap for the load generator). */
-export function produceFrame(deviceId: string, from: number, count: number): string {
+export function produceFrame(deviceId: string, from: number, count: number, kind = headerKind): string {
   const parts: string[] = []
-  for (let seq = from; seq < from + count; seq++) parts.push(`{"seq":${seq},"value":${recordJson(deviceId, seq)}}`)
+  for (let seq = from; seq < from + count; seq++) {
+    const headers = kind === 'trace' ? `,"headers":{"traceparent":"${traceparent(seq)}"}` : ''
+    parts.push(`{"seq":${seq},"value":${recordJson(deviceId, seq)}${headers}}`)
+  }
   return `{"type":"produce","records":[${parts.join(',')}]}`
 }
 
@@ -31,12 +43,24 @@ export function produceFrame(deviceId: string, from: number, count: number): str
  * (their sizes, and their timestamps as deltas), then the values' bytes,
  * which the bridge slices out instead of parsing and re-encoding.
  */
-export function produceBinaryFrame(deviceId: string, from: number, count: number, timestamp: number): Uint8Array {
+export function produceBinaryFrame(
+  deviceId: string,
+  from: number,
+  count: number,
+  timestamp: number,
+  kind = headerKind,
+): Uint8Array {
   const values: string[] = []
   for (let seq = from; seq < from + count; seq++) values.push(recordJson(deviceId, seq))
   const sizes = `,${RECORD_BYTES}`.repeat(count - 1)
   const deltas = ',0'.repeat(count - 1)
-  const header = `{"type":"produce","columns":{"seq":${from},"sizes":[${RECORD_BYTES}${sizes}],"timestampDeltas":[${timestamp}${deltas}]}}`
+  let headers = ''
+  if (kind === 'trace') {
+    const each: string[] = []
+    for (let seq = from; seq < from + count; seq++) each.push(`{"traceparent":"${traceparent(seq)}"}`)
+    headers = `,"headers":[${each.join(',')}]`
+  }
+  const header = `{"type":"produce","columns":{"seq":${from},"sizes":[${RECORD_BYTES}${sizes}],"timestampDeltas":[${timestamp}${deltas}]${headers}}}`
   return encodeBinaryFrame(header, [Buffer.from(values.join(''))])
 }
 
@@ -115,6 +139,13 @@ export class BenchDevice {
     })
     if (frameKind === 'binary' && !this.welcome.features?.includes(Features.PRODUCE_COLUMNS)) {
       throw new Error('the bridge does not offer produce-columns (protocol §6.3); run with BENCH_FRAMES=text')
+    }
+    if (
+      frameKind === 'binary' &&
+      headerKind !== 'none' &&
+      !this.welcome.features?.includes(Features.PRODUCE_COLUMNS_HEADERS)
+    ) {
+      throw new Error('the bridge does not offer produce-columns-headers (protocol §6.3); run with BENCH_FRAMES=text')
     }
     this.nextSeq = this.welcome.watermark + 1
     this.ackedSeq = this.welcome.watermark

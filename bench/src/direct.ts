@@ -13,9 +13,11 @@ import {
 import { partitionOf } from '../../proxy-bridge/src/kafka/device-state.ts'
 // The lanes' own producer settings (acks, retries of CONCURRENT_TRANSACTIONS): the reference differs from the bridge only in what it skips.
 import { transactionalProducer } from '../../proxy-bridge/src/kafka/transaction-lane.ts'
-import { recordJson } from './devices.ts'
+import { headerKind, recordJson, traceparent } from './devices.ts'
 import { CpuMeter } from './meters.ts'
 import { log, sleep } from './stack.ts'
+
+const traceparentName = Buffer.from('traceparent')
 
 /** Creates a records topic (delete) and a state topic (compact) like the bridge's. */
 export async function createTopicPair(
@@ -101,6 +103,8 @@ export async function runDirect(
               partition: device.partition,
               key: device.key,
               value: Buffer.from(recordJson(device.deviceId, device.seq), 'utf8'),
+              headers:
+                headerKind === 'trace' ? new Map([[traceparentName, Buffer.from(traceparent(device.seq))]]) : undefined,
               timestamp: BigInt(Date.now()),
             })
           }
@@ -199,6 +203,12 @@ export async function verifyExactlyOnce(
           problems.push(`${device}: seq ${seq} after ${previous} at ${message.partition}/${message.offset}`)
         }
         seen.set(device, seq)
+        if (headerKind === 'trace' && problems.length < 10) {
+          // Header keys are Buffers, which a Map compares by identity.
+          let trace: string | undefined
+          for (const [name, value] of message.headers) if (traceparentName.equals(name)) trace = value.toString('utf8')
+          if (trace !== traceparent(seq)) problems.push(`${device}: seq ${seq} has traceparent ${trace}`)
+        }
         if (read >= expected) {
           // Linger so a duplicate beyond the expected count is still seen.
           clearTimeout(idle)

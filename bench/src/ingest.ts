@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { defaultConfig } from '../../proxy-bridge/src/config.ts'
-import { BenchDevice, type DeviceStats, frameKind, RECORD_BYTES } from './devices.ts'
+import { BenchDevice, type DeviceStats, frameKind, headerKind, RECORD_BYTES } from './devices.ts'
 import { createTopicPair, runDirect, verifyExactlyOnce } from './direct.ts'
 import type { BenchResult } from './report.ts'
 import { benchTopics, deviceToken, startBridgeProcess } from './bridge-process.ts'
@@ -250,6 +250,7 @@ export async function ingest(): Promise<BenchResult> {
         devices: s.devices,
         record_bytes: RECORD_BYTES,
         frames: frameKind,
+        headers: headerKind,
         batch_records: s.batch,
         partitions: s.partitions,
         lanes: s.lanes,
