@@ -9,6 +9,16 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 let n = 0
 const name = () => `unit-${process.pid}-${n++}`
 
+/** Flips a bit of the stored frame of lsn `lsn` (its CRC then fails); returns the frame. */
+async function flipLastByte(db: string, lsn: number): Promise<Uint8Array> {
+  const raw = await openDB(`kafka-edge-outbox-${db}`)
+  const frame = (await raw.get('records', lsn)) as Uint8Array
+  frame[frame.length - 1] = (frame[frame.length - 1] as number) ^ 0x01
+  await raw.put('records', frame, lsn)
+  raw.close()
+  return frame
+}
+
 describe('IdbOutbox', () => {
   it('keeps records, seqs and acks across a reopen', async () => {
     const db = name()
@@ -83,11 +93,7 @@ describe('IdbOutbox', () => {
     const a = await IdbOutbox.open(db)
     for (let i = 1; i <= 3; i++) await a.append({ value: i })
     await a.close()
-    const raw = await openDB(`kafka-edge-outbox-${db}`)
-    const frame = (await raw.get('records', 2)) as Uint8Array
-    frame[frame.length - 1] = (frame[frame.length - 1] as number) ^ 0x01
-    await raw.put('records', frame, 2)
-    raw.close()
+    const frame = await flipLastByte(db, 2)
 
     const b = await IdbOutbox.open(db, { now: () => 42 })
     const corrupt: number[] = []
@@ -117,11 +123,7 @@ describe('IdbOutbox', () => {
       await a.append({ value: i })
     }
     await a.close()
-    const raw = await openDB(`kafka-edge-outbox-${db}`)
-    const frame = (await raw.get('records', 1)) as Uint8Array
-    frame[frame.length - 1] = (frame[frame.length - 1] as number) ^ 0x01
-    await raw.put('records', frame, 1)
-    raw.close()
+    await flipLastByte(db, 1)
 
     const b = await IdbOutbox.open(db, { now: () => now, ttlMs: 10_000 })
     const seqs = async () => (await b.peek(1, 10, 1 << 20)).map((e) => e.seq)

@@ -1,20 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { tempDirs } from '../../../test/support/temp-dirs.ts'
 import { FileOutbox } from './file-outbox.ts'
 
-const dirs: string[] = []
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'outbox-unit-'))
-  dirs.push(dir)
-  return dir
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const freshDir = tempDirs('outbox-unit-')
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 const segments = (dir: string) =>

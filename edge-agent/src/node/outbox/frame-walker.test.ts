@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { tempDirs } from '../../../test/support/temp-dirs.ts'
 import { encodeFrame } from '../../core/outbox/frame.ts'
 import { FrameWalker } from './frame-walker.ts'
 import { type Segment, segmentName } from './segment.ts'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const freshDir = tempDirs('frame-walker-unit-')
 
 const frame = (lsn: number) =>
   encodeFrame({
@@ -25,8 +22,7 @@ function segmentOf(damage: (bytes: Buffer, offsets: number[]) => Buffer = (b) =>
   segment: Segment
   offsets: number[]
 } {
-  const dir = mkdtempSync(join(tmpdir(), 'frame-walker-unit-'))
-  dirs.push(dir)
+  const dir = freshDir()
   const frames = [10, 11, 12, 13, 14].map(frame)
   const offsets = frames.map((_, i) => frames.slice(0, i).reduce((n, f) => n + f.length, 0))
   const bytes = Buffer.concat(frames)

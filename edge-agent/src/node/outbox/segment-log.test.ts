@@ -1,17 +1,14 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { tempDirs } from '../../../test/support/temp-dirs.ts'
 import { encodeFrame } from '../../core/outbox/frame.ts'
 import type { Segment } from './segment.ts'
 import { segmentName } from './segment.ts'
 import { type EntryAt, SegmentLog } from './segment-log.ts'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const freshDir = tempDirs('segment-log-unit-')
 
 const frame = (lsn: number) =>
   encodeFrame({
@@ -31,8 +28,7 @@ const entryAt: EntryAt = (lsn, read, size) => {
 
 /** Segments holding lsns 1-3, 4-6 (sealed) and 7-8 (active). */
 async function logOf(durable: { lsn: number }): Promise<{ log: SegmentLog; paths: string[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'segment-log-unit-'))
-  dirs.push(dir)
+  const dir = freshDir()
   const segments: Segment[] = []
   for (const [first, last] of [
     [1, 3],
