@@ -146,6 +146,61 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     expect(await ongoingTransactions(prefix)).toEqual([])
   })
 
+  it("the partition fence finds a crashed bridge's stuck lane also after 16 other lanes claimed on its partition", async () => {
+    const crashedId = 'dev-aged-holder'
+    // Its prefix starts with the other bridges' ('kafka-edge'), as the bridges of one deployment share one.
+    const prefix = `kafka-edge-it-aged-${randomUUID().slice(0, 8)}`
+    const partitions = bridgeConfig(topics).kafka?.partitions as number
+    const statePartition = partitionOf(crashedId, partitions)
+    const doomed = await spawnBridge(
+      bridgeConfig(topics, {
+        testFaults: { crashOnTransaction: 2, crashAt: 'before-commit' },
+        exactlyOnce: { transactionalIdPrefix: prefix, transactionTimeoutMs: 300_000 },
+      }),
+    )
+    children.push(doomed)
+    const crashed = await DeviceClient.connect(doomed.url, { token: await deviceToken(crashedId) })
+    await crashed.hello()
+    crashed.sendRange(1, 10, (s) => value(crashedId, s))
+    await crashed.ackedThrough(10)
+
+    // Sixteen lanes claim a device each on the same state partition: the
+    // crashed bridge's lane drops out of the 16 recent owners there.
+    const lanes = 16
+    const many = await startTestBridge(topics, { exactlyOnce: { lanes } })
+    bridges.push(many)
+    for (let lane = 0; lane < lanes; lane++) {
+      let id = ''
+      for (let i = 0; ; i++) {
+        id = `dev-aged-claimer-${lane}-${i}`
+        if (partitionOf(id, partitions) === statePartition && partitionOf(id, lanes) === lane) break
+      }
+      const client = await DeviceClient.connect(many.url, { token: await deviceToken(id) })
+      await client.hello()
+      client.sendRange(1, 1, (s) => value(id, s))
+      await client.ackedThrough(1)
+      client.close()
+    }
+    crashed.sendRange(11, 20, (s) => value(crashedId, s))
+    expect(await doomed.exited).toBe('SIGKILL')
+    expect(await ongoingTransactions(prefix)).toHaveLength(1)
+
+    const bystanderId = (() => {
+      for (let i = 0; ; i++)
+        if (partitionOf(`dev-aged-bystander-${i}`, partitions) === statePartition) return `dev-aged-bystander-${i}`
+    })()
+    const claimer = bridges[0] as Bridge
+    const other = await DeviceClient.connect(claimer.url, { token: await deviceToken(bystanderId) })
+    await other.hello()
+    other.sendRange(1, 5, (s) => value(bystanderId, s))
+    // Kafka would abort the stuck transaction only after 300 s: the claim gets through because Kafka's list of ongoing transactions named the lane.
+    await other.ackedThrough(5, 25_000)
+    other.close()
+    expect(await ongoingTransactions(prefix)).toEqual([])
+    expect(await seqsInKafka(topics.records, bystanderId, 5)).toEqual(seqRange(1, 5))
+    expect(await seqsInKafka(topics.records, crashedId, 10)).toEqual(seqRange(1, 10))
+  })
+
   it('devices that all move to another bridge at once lose and double nothing, and their claims share the fences', async () => {
     const count = 40
     const ids = Array.from({ length: count }, (_, i) => `dev-herd-${i}`)

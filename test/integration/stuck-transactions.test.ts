@@ -38,8 +38,17 @@ describe('stuckTransactions', () => {
     await producer('idle').beginTransaction()
 
     const ids = ['open-here', 'open-elsewhere', 'committed', 'idle', 'never-used'].map((n) => `${prefix}-${n}`)
-    expect(await stuckTransactions(brokers(), 'it-stuck', ids, topic, 0, 300)).toEqual([`${prefix}-open-here`])
-    expect(await stuckTransactions(brokers(), 'it-stuck', ids, topic, 1, 300)).toEqual([`${prefix}-open-elsewhere`])
+    expect(await stuckTransactions(brokers(), 'it-stuck', ids, topic, 0, { settleMs: 300 })).toEqual([
+      `${prefix}-open-here`,
+    ])
+    expect(await stuckTransactions(brokers(), 'it-stuck', ids, topic, 1, { settleMs: 300 })).toEqual([
+      `${prefix}-open-elsewhere`,
+    ])
     expect(await stuckTransactions(brokers(), 'it-stuck', [], topic, 0)).toEqual([])
+    // Without naming them: every id of the prefix Kafka lists as ongoing is looked at.
+    expect(await stuckTransactions(brokers(), 'it-stuck', [], topic, 0, { prefix, settleMs: 300 })).toEqual([
+      `${prefix}-open-here`,
+    ])
+    expect(await stuckTransactions(brokers(), 'it-stuck', [], topic, 1, { prefix: `${prefix}-open-here` })).toEqual([])
   })
 })

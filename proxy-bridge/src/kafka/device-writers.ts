@@ -85,14 +85,18 @@ export class DeviceWriters {
   }
 
   /**
-   * Fences the other bridges' lanes that claimed a device on this state
-   * partition lately and hold a transaction stuck open there; all of them
-   * when Kafka cannot say which.
+   * Fences the other bridges' lanes that hold a transaction stuck open on
+   * this state partition: those that claimed a device there lately, and any
+   * other lane Kafka lists as ongoing (its claims may be older than the
+   * view's last 16 owners). When Kafka cannot say which are stuck, the recent
+   * owners all.
    */
   async #fenceStuck(statePartition: number): Promise<boolean> {
-    const { brokers, clientId, stateTopic, view } = this.#options
+    const { brokers, clientId, stateTopic, view, transactionalIdPrefix } = this.#options
     const others = view.partitionOwners(statePartition).filter((id) => !this.#laneIds.has(id))
-    const stuck = await stuckTransactions(brokers, clientId, others, stateTopic, statePartition).catch(() => others)
+    const stuck = await stuckTransactions(brokers, clientId, others, stateTopic, statePartition, {
+      prefix: `${transactionalIdPrefix}-`,
+    }).catch(() => others)
     return this.#fence(stuck)
   }
 
