@@ -43,6 +43,8 @@ export class GroupCommit {
   /** Admitted (numbered, counted against the cap), not yet written. */
   #pending: Pending[] = []
   #pendingBytes = 0
+  /** The group being written: on its way to disk, not yet in the log's size. */
+  #writingBytes = 0
   /** Not yet admitted: waiting, in order, for room (see #mustWait). */
   #waiting: Pending[] = []
   #admitting = false
@@ -64,7 +66,7 @@ export class GroupCommit {
 
   /** Bytes on disk and on their way there: what capBytes bounds. */
   get diskBytes(): number {
-    return this.#log.bytes + this.#pendingBytes
+    return this.#log.bytes + this.#writingBytes + this.#pendingBytes
   }
 
   /**
@@ -163,11 +165,16 @@ export class GroupCommit {
     try {
       while (this.#pending.length) {
         const { group, bytes } = this.#takeGroup(this.#log.active.size)
+        this.#writingBytes = bytes
         try {
-          await this.#log.append(
-            group.map((p) => p.frame),
-            bytes,
-          )
+          try {
+            await this.#log.append(
+              group.map((p) => p.frame),
+              bytes,
+            )
+          } finally {
+            this.#writingBytes = 0
+          }
           const lastLsn = (group[group.length - 1] as Pending).lsn
           this.#hooks.durable(lastLsn)
           for (const p of group) p.resolve(toSeq(this.#state, p.lsn))
