@@ -16,6 +16,7 @@ const VERSION = 1
 const encodings: OutboxEncoding[] = ['json', 'text', 'bytes']
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
+const EMPTY = new Uint8Array(0)
 
 /** What a frame holds: an entry without its framed size. */
 export type FrameFields = Omit<OutboxEntry, 'size'>
@@ -24,15 +25,19 @@ export type FrameFields = Omit<OutboxEntry, 'size'>
  * The frame of a record. `seal: false` leaves the CRC out, for a store that
  * learns the seq later and seals the frame then (stampFrame): one CRC per record.
  */
-export function encodeFrame(fields: FrameFields, options: { seal?: boolean } = {}): Uint8Array {
-  const topic = fields.topic === undefined ? new Uint8Array(0) : utf8.encode(fields.topic)
+export function encodeFrame(
+  fields: FrameFields,
+  options: { seal?: boolean; alloc?: (bytes: number) => Uint8Array } = {},
+): Uint8Array {
+  const topic = fields.topic === undefined ? EMPTY : utf8.encode(fields.topic)
   const headers =
     fields.headers === undefined || Object.keys(fields.headers).length === 0
-      ? new Uint8Array(0)
+      ? EMPTY
       : utf8.encode(JSON.stringify(fields.headers))
   const bodyLength = BODY_FIXED_BYTES + topic.length + headers.length + fields.payload.length
-  const out = new Uint8Array(FRAME_HEADER_BYTES + bodyLength)
-  const view = new DataView(out.buffer)
+  const size = FRAME_HEADER_BYTES + bodyLength
+  const out = options.alloc ? options.alloc(size) : new Uint8Array(size)
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
   view.setUint32(0, bodyLength, true)
   const b = FRAME_HEADER_BYTES
   out[b] = VERSION

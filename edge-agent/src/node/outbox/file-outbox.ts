@@ -13,6 +13,7 @@ import { GroupCommit } from './group-commit.ts'
 import { lockDir } from './lock.ts'
 import { MetaWriter } from './meta.ts'
 import { OldestRecord } from './oldest-record.ts'
+import { FrameSlab } from '../../core/outbox/frame-slab.ts'
 import { recover } from './recovery.ts'
 import type { Segment } from './segment.ts'
 import { SegmentLog } from './segment-log.ts'
@@ -34,6 +35,8 @@ export class FileOutbox extends SeqOutbox implements Outbox {
   readonly #log: SegmentLog
   readonly #appends: GroupCommit
   readonly #oldest: OldestRecord
+  /** Frames are copied into the group's one write, so they may share slabs. */
+  readonly #slab = new FrameSlab()
   readonly #meta: MetaWriter
   #closed = false
   #ttlTimer: ReturnType<typeof setInterval> | undefined
@@ -114,7 +117,7 @@ export class FileOutbox extends SeqOutbox implements Outbox {
           timestamp: record.timestamp ?? appendedAt,
           appendedAt,
         },
-        { seal: false },
+        { seal: false, alloc: this.#slab.alloc },
       )
     } catch (error) {
       return Promise.reject(error)
