@@ -89,6 +89,30 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     })
   }
 
+  /**
+   * A bridge child that commits records 1-10 of `deviceId`; the returned
+   * crash() has it die (kill -9) with 11-20 in a transaction left open.
+   */
+  async function doomedHolder(deviceId: string, prefix: string): Promise<() => Promise<void>> {
+    const doomed = await spawnBridge(
+      bridgeConfig(topics, {
+        testFaults: { crashOnTransaction: 2, crashAt: 'before-commit' },
+        // Kafka would abort the open transaction only after this: far beyond a claim's own 30 s wait.
+        exactlyOnce: { transactionalIdPrefix: prefix, transactionTimeoutMs: 300_000 },
+      }),
+    )
+    children.push(doomed)
+    const device = await DeviceClient.connect(doomed.url, { token: await deviceToken(deviceId) })
+    await device.hello()
+    device.sendRange(1, 10, (s) => value(deviceId, s))
+    await device.ackedThrough(10)
+    return async () => {
+      device.sendRange(11, 20, (s) => value(deviceId, s))
+      expect(await doomed.exited).toBe('SIGKILL')
+      expect(await ongoingTransactions(prefix)).toHaveLength(1)
+    }
+  }
+
   it("a crashed bridge's open transaction does not hold up other devices' claims on its state partition, and live bridges there are spared", async () => {
     const crashedId = 'dev-crashed-holder'
     const prefix = `it-crash-${randomUUID().slice(0, 8)}`
@@ -105,21 +129,8 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     await neighbour.hello()
     neighbour.sendRange(1, 5, (s) => value(neighbourId, s))
     await neighbour.ackedThrough(5)
-    const doomed = await spawnBridge(
-      bridgeConfig(topics, {
-        testFaults: { crashOnTransaction: 2, crashAt: 'before-commit' },
-        // Kafka would abort the open transaction only after this: far beyond the claim's own 30 s wait.
-        exactlyOnce: { transactionalIdPrefix: prefix, transactionTimeoutMs: 300_000 },
-      }),
-    )
-    children.push(doomed)
-    const crashed = await DeviceClient.connect(doomed.url, { token: await deviceToken(crashedId) })
-    await crashed.hello()
-    crashed.sendRange(1, 10, (s) => value(crashedId, s))
-    await crashed.ackedThrough(10)
-    crashed.sendRange(11, 20, (s) => value(crashedId, s))
-    expect(await doomed.exited).toBe('SIGKILL')
-    expect(await ongoingTransactions(prefix)).toHaveLength(1)
+    const crash = await doomedHolder(crashedId, prefix)
+    await crash()
 
     // A device the crashed bridge never held, whose state shares the partition its open transaction blocks.
     const otherId = onStatePartition('dev-bystander')
@@ -152,17 +163,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const prefix = `kafka-edge-it-aged-${randomUUID().slice(0, 8)}`
     const partitions = bridgeConfig(topics).kafka?.partitions as number
     const statePartition = partitionOf(crashedId, partitions)
-    const doomed = await spawnBridge(
-      bridgeConfig(topics, {
-        testFaults: { crashOnTransaction: 2, crashAt: 'before-commit' },
-        exactlyOnce: { transactionalIdPrefix: prefix, transactionTimeoutMs: 300_000 },
-      }),
-    )
-    children.push(doomed)
-    const crashed = await DeviceClient.connect(doomed.url, { token: await deviceToken(crashedId) })
-    await crashed.hello()
-    crashed.sendRange(1, 10, (s) => value(crashedId, s))
-    await crashed.ackedThrough(10)
+    const crash = await doomedHolder(crashedId, prefix)
 
     // Sixteen lanes claim a device each on the same state partition: the
     // crashed bridge's lane drops out of the 16 recent owners there.
@@ -181,9 +182,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
       await client.ackedThrough(1)
       client.close()
     }
-    crashed.sendRange(11, 20, (s) => value(crashedId, s))
-    expect(await doomed.exited).toBe('SIGKILL')
-    expect(await ongoingTransactions(prefix)).toHaveLength(1)
+    await crash()
 
     const bystanderId = (() => {
       for (let i = 0; ; i++)

@@ -3,6 +3,7 @@
 // file-outbox.test.ts covers the real files (a write cut short by a file size limit).
 import { describe, expect, it } from 'vitest'
 import { encodeFrame } from '../../core/outbox/frame.ts'
+import type { OverflowPolicy } from '../../core/outbox/outbox.ts'
 import { initialSeqState } from '../../core/outbox/seq-space.ts'
 import { GroupCommit } from './group-commit.ts'
 import type { SegmentLog } from './segment-log.ts'
@@ -48,17 +49,21 @@ const settled = <T>(p: Promise<T>) =>
   )
 
 const hooks = { dropThrough: () => {}, durable: () => {}, resolved: () => {} }
+const one = frame(1).length
+
+/** Room for `records` test frames, in one segment. */
+const commitOf = (log: SegmentLog, records: number, overflow: OverflowPolicy) =>
+  new GroupCommit(
+    log,
+    initialSeqState(),
+    { capBytes: records * one, overflow, segmentBytes: 1 << 20, maxGroupBytes: 1 << 20 },
+    hooks,
+  )
 
 describe('GroupCommit', () => {
   it('counts the group being written against the cap: under reject, an append past it is refused at once', async () => {
     const { log, writes } = heldLog()
-    const one = frame(1).length
-    const commit = new GroupCommit(
-      log,
-      initialSeqState(),
-      { capBytes: 2 * one, overflow: 'reject', segmentBytes: 1 << 20, maxGroupBytes: 1 << 20 },
-      hooks,
-    )
+    const commit = commitOf(log, 2, 'reject')
     const first = commit.add(frame(1))
     const second = commit.add(frame(2))
     await new Promise((resolve) => setTimeout(resolve, 10))
@@ -74,14 +79,8 @@ describe('GroupCommit', () => {
 
   it('a failed write rejects the appends waiting for room too, and nothing is written after it, even once the disk would take it', async () => {
     const { log, writes } = heldLog()
-    const one = frame(1).length
     // Room for two records; drop-oldest, but nothing sealed to drop while the first group is being written.
-    const commit = new GroupCommit(
-      log,
-      initialSeqState(),
-      { capBytes: 2 * one, overflow: 'drop-oldest', segmentBytes: 1 << 20, maxGroupBytes: 1 << 20 },
-      hooks,
-    )
+    const commit = commitOf(log, 2, 'drop-oldest')
     const first = settled(commit.add(frame(1)))
     const second = settled(commit.add(frame(2)))
     const third = settled(commit.add(frame(3)))
@@ -104,13 +103,7 @@ describe('GroupCommit', () => {
 
   it('without a failure, the appends that waited for room are written once the first group is', async () => {
     const { log, writes } = heldLog()
-    const one = frame(1).length
-    const commit = new GroupCommit(
-      log,
-      initialSeqState(),
-      { capBytes: 4 * one, overflow: 'drop-oldest', segmentBytes: 1 << 20, maxGroupBytes: 1 << 20 },
-      hooks,
-    )
+    const commit = commitOf(log, 4, 'drop-oldest')
     const seqs = [1, 2, 3].map((i) => commit.add(frame(i)))
     await new Promise((resolve) => setTimeout(resolve, 10))
     writes[0]?.settle()
