@@ -43,39 +43,30 @@ export class FrameWalker {
   }
 
   /**
-   * The current frame's length once its bytes are in the chunk; `refill`
-   * when the next chunk must be read first; `unframed` when no frame can be
-   * found here: a damaged length field runs past the segment's end, or the
-   * file is shorter than was written. From then on, no later frame of the
-   * segment can be found either.
+   * The current frame's length, reading on as far as it needs; `unframed`
+   * when no frame can be found here: a damaged length field runs past the
+   * segment's end, or the file is shorter than was written. From then on, no
+   * later frame of the segment can be found either.
    */
-  length(): number | 'refill' | 'unframed' {
-    const length = frameLengthAt(this.#chunk, this.#at)
-    if (length !== undefined && this.#at + length <= this.#chunk.length) return length
-    const need = length ?? FRAME_HEADER_BYTES
-    if (this.#refilled || this.#chunkAt + this.#at + need > this.#segment.size) return 'unframed'
-    return 'refill'
-  }
-
-  /** The current frame's length, reading on as far as it needs; `unframed` as length() says. */
   async frame(): Promise<number | 'unframed'> {
     for (;;) {
-      const length = this.length()
-      if (length !== 'refill') return length
-      await this.refill()
+      const length = frameLengthAt(this.#chunk, this.#at)
+      if (length !== undefined && this.#at + length <= this.#chunk.length) return length
+      const need = length ?? FRAME_HEADER_BYTES
+      if (this.#refilled || this.#chunkAt + this.#at + need > this.#segment.size) return 'unframed'
+      await this.#refill(need)
     }
   }
 
   /** Reads on from the current frame, at least as much as it needs (never the size of a damaged length). */
-  async refill(): Promise<void> {
-    const need = frameLengthAt(this.#chunk, this.#at) ?? FRAME_HEADER_BYTES
+  async #refill(need: number): Promise<void> {
     this.#chunkAt += this.#at
     this.#at = 0
     this.#chunk = await readAt(this.#segment.path, this.#chunkAt, Math.max(need, 256 * 1024))
     this.#refilled = true
   }
 
-  /** The current frame, checked (CRC); call after length() gave a number. */
+  /** The current frame, checked (CRC); call after frame() gave a length. */
   read(): FrameRead {
     return readFrame(this.#chunk, this.#at)
   }

@@ -149,11 +149,7 @@ export class SegmentLog {
     const out: OutboxEntry[] = []
     let bytes = 0
     while (walker.lsn <= lastLsn && out.length < limit.maxRecords) {
-      const length = walker.length()
-      if (length === 'refill') {
-        await walker.refill()
-        continue
-      }
+      const length = await walker.frame()
       if (length === 'unframed') {
         // The frames from here to the segment's end cannot be found: each of their lsns goes out
         // as a corruption marker. The cursor stays here, so a later read comes back and marks on.
