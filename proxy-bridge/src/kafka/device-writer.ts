@@ -35,10 +35,10 @@ export interface DeviceWriterContext {
 // transaction (readers stop there): fence the device's owners known so far.
 const claimFenceAfterMs = 1000
 // Still stuck: the open transaction may be a crashed bridge's that never held
-// this device but wrote to its state partition. Fence the lanes that claimed
-// a device there lately and have a transaction stuck open on it
-// (stuck-transactions.ts); live lanes, whose transactions come and go, are
-// spared unless Kafka cannot say.
+// this device but wrote to its state partition. Fence the other lanes with a
+// transaction stuck open on it, whether the view saw them claim there lately
+// or Kafka lists them as ongoing (stuck-transactions.ts); live lanes, whose
+// transactions come and go, are spared unless Kafka cannot say.
 const partitionFenceAfterMs = 3000
 const claimTimeoutMs = 30_000
 

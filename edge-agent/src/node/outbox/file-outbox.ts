@@ -5,6 +5,7 @@
 // does, peek, TTL and stats.
 import { type FileHandle, mkdir, open } from 'node:fs/promises'
 import { encodeFrame } from '../../core/outbox/frame.ts'
+import { FrameSlab } from '../../core/outbox/frame-slab.ts'
 import { type Outbox, type OutboxOptions, type OutboxStats, outboxDefaults } from '../../core/outbox/outbox.ts'
 import { type OutboxEntry, OutboxError, type OutboxRecordInput, payloadOf } from '../../core/outbox/record.ts'
 import { SeqOutbox } from '../../core/outbox/seq-outbox.ts'
@@ -13,7 +14,6 @@ import { GroupCommit } from './group-commit.ts'
 import { lockDir } from './lock.ts'
 import { MetaWriter } from './meta.ts'
 import { OldestRecord } from './oldest-record.ts'
-import { FrameSlab } from '../../core/outbox/frame-slab.ts'
 import { recover } from './recovery.ts'
 import type { Segment } from './segment.ts'
 import { SegmentLog } from './segment-log.ts'
@@ -165,7 +165,7 @@ export class FileOutbox extends SeqOutbox implements Outbox {
     const oldest = this.#oldest.appendedAt
     // The oldest held record is young enough: nothing to read. Its age is
     // unknown when none is held, or when no intact record follows a damaged head.
-    if (oldest === undefined ? this.stats().depth === 0 : oldest >= cutoff) return
+    if (oldest === undefined ? this.durableLsn <= this.state.releasedLsn : oldest >= cutoff) return
     for (;;) {
       const head = await this.#peekRaw(this.firstSeq, 512, 1024 * 1024)
       let last: number | undefined
