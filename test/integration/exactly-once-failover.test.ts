@@ -89,6 +89,16 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     })
   }
 
+  /** The first `${name}-${i}` whose state shares `deviceId`'s partition (and that `also` accepts). */
+  function sameStatePartition(deviceId: string, name: string, also: (id: string) => boolean = () => true): string {
+    const partitions = bridgeConfig(topics).kafka?.partitions as number
+    const statePartition = partitionOf(deviceId, partitions)
+    for (let i = 0; ; i++) {
+      const id = `${name}-${i}`
+      if (partitionOf(id, partitions) === statePartition && also(id)) return id
+    }
+  }
+
   /**
    * A bridge child that commits records 1-10 of `deviceId`; the returned
    * crash() has it die (kill -9) with 11-20 in a transaction left open.
@@ -116,11 +126,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
   it("a crashed bridge's open transaction does not hold up other devices' claims on its state partition, and live bridges there are spared", async () => {
     const crashedId = 'dev-crashed-holder'
     const prefix = `it-crash-${randomUUID().slice(0, 8)}`
-    const partitions = bridgeConfig(topics).kafka?.partitions as number
-    const statePartition = partitionOf(crashedId, partitions)
-    const onStatePartition = (name: string) => {
-      for (let i = 0; ; i++) if (partitionOf(`${name}-${i}`, partitions) === statePartition) return `${name}-${i}`
-    }
+    const onStatePartition = (name: string) => sameStatePartition(crashedId, name)
     // A live bridge that claimed a device on the same state partition: the fence must not touch it.
     const live = await startTestBridge(topics)
     bridges.push(live)
@@ -161,8 +167,6 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const crashedId = 'dev-aged-holder'
     // Its prefix starts with the other bridges' ('kafka-edge'), as the bridges of one deployment share one.
     const prefix = `kafka-edge-it-aged-${randomUUID().slice(0, 8)}`
-    const partitions = bridgeConfig(topics).kafka?.partitions as number
-    const statePartition = partitionOf(crashedId, partitions)
     const crash = await doomedHolder(crashedId, prefix)
 
     // Sixteen lanes claim a device each on the same state partition: the
@@ -171,11 +175,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     const many = await startTestBridge(topics, { exactlyOnce: { lanes } })
     bridges.push(many)
     for (let lane = 0; lane < lanes; lane++) {
-      let id = ''
-      for (let i = 0; ; i++) {
-        id = `dev-aged-claimer-${lane}-${i}`
-        if (partitionOf(id, partitions) === statePartition && partitionOf(id, lanes) === lane) break
-      }
+      const id = sameStatePartition(crashedId, `dev-aged-claimer-${lane}`, (id) => partitionOf(id, lanes) === lane)
       const client = await DeviceClient.connect(many.url, { token: await deviceToken(id) })
       await client.hello()
       client.sendRange(1, 1, (s) => value(id, s))
@@ -184,10 +184,7 @@ describe('exactly once across bridge crashes and bridge changes', () => {
     }
     await crash()
 
-    const bystanderId = (() => {
-      for (let i = 0; ; i++)
-        if (partitionOf(`dev-aged-bystander-${i}`, partitions) === statePartition) return `dev-aged-bystander-${i}`
-    })()
+    const bystanderId = sameStatePartition(crashedId, 'dev-aged-bystander')
     const claimer = bridges[0] as Bridge
     const other = await DeviceClient.connect(claimer.url, { token: await deviceToken(bystanderId) })
     await other.hello()
